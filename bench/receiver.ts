@@ -1,0 +1,57 @@
+// Benchmark receiver, run as its own process so it does not share an event loop with the sender.
+// Answers 200 at once; records when each delivery arrived. Control: GET /__stats, POST /__reset.
+// With CHAOS=1 it misbehaves at random (for the soak): 500s, timeouts, resets, slow answers.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const chaos = process.env.CHAOS === '1';
+const hangMs = Number(process.env.HANG_MS ?? 3000);
+let arrivals: [string, string, number, string][] = []; // delivery id, event id, ms since epoch, attempt
+let count = 0;
+
+const server = createServer((req, res) => {
+  if (req.url === '/__stats') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ count, arrivals }));
+    return;
+  }
+  if (req.url === '/__count') {
+    res.end(String(count));
+    return;
+  }
+  if (req.url === '/__reset') {
+    arrivals = [];
+    count = 0;
+    res.end('ok');
+    return;
+  }
+  req.on('data', () => {});
+  req.on('end', () => {
+    count++;
+    const at = Date.now();
+    arrivals.push([String(req.headers['x-hookyard-delivery-id'] ?? ''), String(req.headers['webhook-id'] ?? ''), at, String(req.headers['x-hookyard-attempt'] ?? '')]);
+    if (!chaos) {
+      res.writeHead(200, { 'content-length': '2' });
+      res.end('ok');
+      return;
+    }
+    const roll = Math.random();
+    if (roll < 0.1) {
+      res.writeHead(500);
+      res.end('chaos');
+    } else if (roll < 0.13) {
+      setTimeout(() => req.socket.destroy(), 5); // reset
+    } else if (roll < 0.15) {
+      setTimeout(() => { if (!res.destroyed) res.end('late'); }, hangMs); // beyond the timeout
+    } else if (roll < 0.25) {
+      setTimeout(() => { if (!res.destroyed) res.end('slow'); }, 200 + Math.random() * 300);
+    } else {
+      res.end('ok');
+    }
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

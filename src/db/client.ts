@@ -1,0 +1,141 @@
+// The one Prisma client of this process: PostgreSQL when DATABASE_URL is set, otherwise an
+// embedded PGlite database in the data directory. One Hookyard instance per process.
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config.js';
+import { PrismaClient } from '../generated/prisma/client.js';
+import type { Logger } from '../logger.js';
+
+export type { PrismaClient };
+
+/** Runs migration scripts: several statements in one string, inside one transaction. */
+export interface ScriptRunner {
+  script(sql: string): Promise<void>;
+  /** Serialises migrators across processes sharing the database. */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export interface Database {
+  kind: 'postgres' | 'pglite';
+  prisma: PrismaClient;
+  scripts: ScriptRunner;
+  /** Postgres only: a dedicated connection factory for LISTEN. */
+  connectionString?: string;
+  close(): Promise<void>;
+}
+
+let current: Database | undefined;
+
+/** The Prisma client of the open database. */
+export function db(): PrismaClient {
+  if (!current) throw new Error('database not open');
+  return current.prisma;
+}
+
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Database> {
+  if (current) throw new Error('a database is already open in this process');
+  const database = config.databaseUrl
+    ? openPostgres(config.databaseUrl)
+    : await openPglite(resolve(config.dataDir), logger);
+  current = database;
+  const close = database.close;
+  database.close = async () => {
+    if (current === database) current = undefined;
+    await close();
+  };
+  return database;
+}
+
+function openPostgres(connectionString: string): Database {
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString, max: 20 }) });
+  return {
+    kind: 'postgres',
+    prisma,
+    connectionString,
+    scripts: {
+      async script(sql) {
+        const client = new pg.Client({ connectionString });
+        await client.connect();
+        try {
+          // One simple-protocol query: Postgres runs the statements as one implicit transaction.
+          await client.query(sql);
+        } finally {
+          await client.end();
+        }
+      },
+      async withMigrationLock(fn) {
+        const client = new pg.Client({ connectionString });
+        await client.connect();
+        try {
+          await client.query('SELECT pg_advisory_lock(72707370)');
+          return await fn();
+        } finally {
+          await client.end(); // ends the session, releasing the lock
+        }
+      },
+    },
+    close: () => prisma.$disconnect(),
+  };
+}
+
+async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
+  await mkdir(dataDir, { recursive: true });
+  const releaseLock = await lockDataDir(dataDir);
+  try {
+    const pglite = await PGlite.create(join(dataDir, 'pgdata'));
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+    logger.info({ dataDir }, 'embedded database open');
+    return {
+      kind: 'pglite',
+      prisma,
+      scripts: {
+        script: async (sql) => {
+          await pglite.transaction((tx) => tx.exec(sql));
+        },
+        withMigrationLock: (fn) => fn(), // the data-dir lock already excludes other processes
+      },
+      async close() {
+        await prisma.$disconnect();
+        await pglite.close();
+        await releaseLock();
+      },
+    };
+  } catch (err) {
+    await releaseLock();
+    throw err;
+  }
+}
+
+// PGlite is single-process: a second process opening the same directory would corrupt it.
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const lockPath = join(dataDir, 'hookyard.lock');
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''));
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`data directory ${dataDir} is in use by process ${pid}`);
+      }
+      await rm(lockPath, { force: true }); // left behind by a process that died
+    }
+  }
+  throw new Error(`could not lock data directory ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,160 @@
+// One HTTP attempt: a signed POST with ky, no redirects followed, a timeout, the response body
+// kept up to 16 KiB. Connections go through an undici agent whose DNS lookup refuses private
+// addresses, so the address checked is the address connected to.
+import { isIP } from 'node:net';
+import ky, { TimeoutError } from 'ky';
+import { Agent } from 'undici';
+import { BlockedTargetError, guardedLookup, isBlockedAddress } from '../security/targets.js';
+import { signatureHeader } from '../signing.js';
+
+export const MAX_RESPONSE_BODY = 16 * 1024;
+
+export interface Outgoing {
+  deliveryId: string;
+  eventId: string;
+  eventType: string;
+  attemptNumber: number;
+  url: string;
+  headers: Record<string, string>;
+  secrets: string[];
+  body: string;
+}
+
+export interface AttemptOutcome {
+  startedAt: Date;
+  durationMs: number;
+  responseStatus: number | null;
+  responseBody: string | null;
+  error: string | null;
+  /** From Retry-After on 429/503, in ms. */
+  retryAfterMs: number | null;
+  ok: boolean;
+}
+
+export interface Sender {
+  send(out: Outgoing, signal?: AbortSignal): Promise<AttemptOutcome>;
+  close(): Promise<void>;
+}
+
+export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boolean; userAgent?: string }): Sender {
+  const agent = new Agent({
+    connections: 256,
+    keepAliveTimeout: 30_000,
+    connect: opts.allowPrivateTargets ? {} : { lookup: guardedLookup as never },
+  });
+  const client = ky.create({ retry: 0, throwHttpErrors: false, timeout: opts.timeoutMs, redirect: 'manual' });
+  const userAgent = opts.userAgent ?? 'Hookyard/0.1 (+webhooks)';
+
+  return {
+    async send(out, signal) {
+      const startedAt = new Date();
+      const t0 = performance.now();
+      const done = (rest: Omit<AttemptOutcome, 'startedAt' | 'durationMs'>): AttemptOutcome => ({
+        startedAt,
+        durationMs: Math.round(performance.now() - t0),
+        ...rest,
+      });
+      const fail = (error: string) => done({ ok: false, responseStatus: null, responseBody: null, error, retryAfterMs: null });
+
+      const host = new URL(out.url).hostname.replace(/^\[|\]$/g, '');
+      if (!opts.allowPrivateTargets && isIP(host) && isBlockedAddress(host)) {
+        return fail(new BlockedTargetError(host).message);
+      }
+      const timestamp = Math.floor(startedAt.getTime() / 1000);
+      try {
+        const res = await client.post(out.url, {
+          body: out.body,
+          signal,
+          dispatcher: agent,
+          headers: {
+            ...out.headers,
+            'content-type': 'application/json',
+            'user-agent': userAgent,
+            'webhook-id': out.eventId,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': signatureHeader(out.secrets, out.eventId, timestamp, out.body),
+            'x-hookyard-delivery-id': out.deliveryId,
+            'x-hookyard-event-type': out.eventType,
+            'x-hookyard-attempt': String(out.attemptNumber),
+          },
+        } as never);
+        const responseBody = await readCapped(res);
+        const ok = res.status >= 200 && res.status < 300;
+        let error: string | null = null;
+        if (res.status >= 300 && res.status < 400) {
+          error = `redirect not followed (${res.status} to ${res.headers.get('location') ?? 'nowhere'})`;
+        } else if (!ok) {
+          error = `HTTP ${res.status}`;
+        }
+        const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : null;
+        return done({ ok, responseStatus: res.status, responseBody, error, retryAfterMs });
+      } catch (err) {
+        return fail(describeError(err, opts.timeoutMs, signal));
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+async function readCapped(res: Response): Promise<string | null> {
+  if (!res.body) return null;
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < MAX_RESPONSE_BODY) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+  const text = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BODY).toString('utf8');
+  return text.length > 0 ? text.replace(/\uFFFD$/, '') : null;
+}
+
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+function describeError(err: unknown, timeoutMs: number, signal?: AbortSignal): string {
+  if (err instanceof TimeoutError) return `timeout after ${timeoutMs} ms`;
+  if (signal?.aborted) return 'aborted: dispatcher shutting down';
+  let cause: unknown = err;
+  for (let i = 0; i < 4 && cause; i++) {
+    if (cause instanceof BlockedTargetError) return cause.message;
+    if ((cause as Error).message === 'bad port') return 'port refused by the HTTP client (a Fetch "bad port")';
+    const code = (cause as { code?: string }).code;
+    switch (code) {
+      case 'ECONNREFUSED':
+        return 'connection refused';
+      case 'ECONNRESET':
+      case 'UND_ERR_SOCKET':
+        return 'connection reset';
+      case 'ENOTFOUND':
+      case 'EAI_AGAIN':
+        return `DNS lookup failed (${code})`;
+      case 'EHOSTUNREACH':
+      case 'ENETUNREACH':
+        return 'host unreachable';
+      case 'UND_ERR_HEADERS_TIMEOUT':
+      case 'UND_ERR_BODY_TIMEOUT':
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return `timeout after ${timeoutMs} ms`;
+      case 'CERT_HAS_EXPIRED':
+      case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+      case 'ERR_TLS_CERT_ALTNAME_INVALID':
+        return `TLS error (${code})`;
+    }
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return `request failed: ${message}`.slice(0, 500);
+}

@@ -1,0 +1,196 @@
+// The dispatcher's SQL. Each step is one statement: claim (FOR UPDATE SKIP LOCKED + lease),
+// complete (guarded by the lease holder, attempt row and status in one go), release, and
+// take over leases that expired with a crashed instance.
+import { db } from '../db/client.js';
+import type { OutboxRow } from '../domain/outbox.js';
+import type { DeliveryStatus } from '../generated/prisma/enums.js';
+
+export interface Claimed {
+  id: string;
+  tenantId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  attemptCount: number;
+  trigger: string;
+  payload: unknown;
+  eventCreatedAt: Date;
+  url: string;
+  headers: Record<string, string>;
+  rateLimitPerSecond: number | null;
+  secrets: string[];
+  /** PENDING for due work, SENDING for a lease taken over from a dead instance. */
+  previousStatus: DeliveryStatus;
+}
+
+export interface EndpointCapacity {
+  endpointId: string;
+  /** How many more this instance may send to it now (0: skip it). */
+  free: number;
+}
+
+const RETURNING = `
+  d.id, d."tenantId", d."endpointId", d."eventId", d."eventType", d."attemptCount", d.trigger,
+  ev.payload, ev."createdAt" AS "eventCreatedAt", e.url, e.headers, e."rateLimitPerSecond",
+  coalesce((SELECT array_agg(s.secret ORDER BY s."createdAt" DESC) FROM "EndpointSecret" s
+            WHERE s."endpointId" = e.id AND (s."expiresAt" IS NULL OR s."expiresAt" > now())), '{}') AS secrets`;
+
+/**
+ * Claims up to `limit` due deliveries of active endpoints, at most `perEndpoint` per endpoint
+ * (less what `busy` says is already in flight here), oldest due first.
+ */
+export async function claimDue(owner: string, leaseMs: number, limit: number, perEndpoint: number, busy: EndpointCapacity[]): Promise<Claimed[]> {
+  const saturated = busy.filter((b) => b.free <= 0).map((b) => b.endpointId);
+  const partial = busy.filter((b) => b.free > 0);
+  const rows = await db().$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
+    `WITH locked AS (
+       SELECT d.id, d."endpointId", d."nextAttemptAt"
+       FROM "Delivery" d JOIN "Endpoint" e ON e.id = d."endpointId"
+       WHERE d.status = 'PENDING' AND d."nextAttemptAt" <= now()
+         AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
+         AND NOT (d."endpointId" = ANY($1::text[]))
+       ORDER BY d."nextAttemptAt"
+       LIMIT $2
+       FOR UPDATE OF d SKIP LOCKED
+     ), ranked AS (
+       SELECT l.id, l."nextAttemptAt",
+              row_number() OVER (PARTITION BY l."endpointId" ORDER BY l."nextAttemptAt", l.id) AS rn,
+              coalesce(f.free, $4) AS free
+       FROM locked l LEFT JOIN unnest($5::text[], $6::int[]) AS f(endpoint_id, free) ON f.endpoint_id = l."endpointId"
+     ), picked AS (
+       SELECT id FROM ranked WHERE rn <= free ORDER BY "nextAttemptAt", id LIMIT $3
+     )
+     UPDATE "Delivery" d
+     SET status = 'SENDING', "leaseOwner" = $7, "leaseExpiresAt" = now() + make_interval(secs => $8), "updatedAt" = now()
+     FROM picked p, "Event" ev, "Endpoint" e
+     WHERE d.id = p.id AND ev.id = d."eventId" AND e.id = d."endpointId"
+     RETURNING ${RETURNING}`,
+    saturated,
+    limit * 4,
+    limit,
+    perEndpoint,
+    partial.map((b) => b.endpointId),
+    partial.map((b) => b.free),
+    owner,
+    leaseMs / 1000,
+  );
+  return rows.map((r) => ({ ...r, previousStatus: 'PENDING' as const }));
+}
+
+/** Takes over deliveries whose lease expired (their instance died mid-send). */
+export async function takeOverExpired(owner: string, leaseMs: number, limit: number): Promise<Claimed[]> {
+  const rows = await db().$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
+    `WITH expired AS (
+       SELECT id FROM "Delivery"
+       WHERE status = 'SENDING' AND "leaseExpiresAt" < now()
+       ORDER BY "leaseExpiresAt" LIMIT $1
+       FOR UPDATE SKIP LOCKED
+     )
+     UPDATE "Delivery" d
+     SET "leaseOwner" = $2, "leaseExpiresAt" = now() + make_interval(secs => $3), "updatedAt" = now()
+     FROM expired x, "Event" ev, "Endpoint" e
+     WHERE d.id = x.id AND ev.id = d."eventId" AND e.id = d."endpointId"
+     RETURNING ${RETURNING}`,
+    limit,
+    owner,
+    leaseMs / 1000,
+  );
+  return rows.map((r) => ({ ...r, previousStatus: 'SENDING' as const }));
+}
+
+export interface Completion {
+  deliveryId: string;
+  attemptId: string;
+  attemptNumber: number;
+  trigger: string;
+  startedAt: Date;
+  durationMs: number | null;
+  responseStatus: number | null;
+  responseBody: string | null;
+  error: string | null;
+  /** DELIVERED, PENDING (retry at nextAttemptAt) or FAILED. */
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+}
+
+
+/**
+ * Records attempts and moves their deliveries on, for many at once, writing the status changes to
+ * the outbox in the same statement (one row per tenant, returned for publishing). Rows whose lease
+ * this owner no longer holds are left alone (absent from the changes). A retry of a deleted
+ * endpoint ends FAILED.
+ */
+export async function complete(owner: string, batch: Completion[]): Promise<OutboxRow[]> {
+  if (batch.length === 0) return [];
+  return db().$queryRawUnsafe<OutboxRow[]>(
+    `WITH input AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::int[],
+                            $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+         AS t(delivery_id, attempt_id, attempt_number, trigger, started_at, duration_ms, response_status,
+              response_body, error, status, next_attempt_at)
+     ), updated AS (
+       UPDATE "Delivery" d
+       SET status = CASE WHEN e."deletedAt" IS NOT NULL AND i.status = 'PENDING' THEN 'FAILED' ELSE i.status END::"DeliveryStatus",
+           "attemptCount" = i.attempt_number,
+           "lastAttemptAt" = i.started_at,
+           "deliveredAt" = CASE WHEN i.status = 'DELIVERED' THEN now() ELSE d."deliveredAt" END,
+           "lastResponseStatus" = i.response_status,
+           "lastError" = i.error,
+           "nextAttemptAt" = CASE WHEN e."deletedAt" IS NOT NULL THEN NULL ELSE i.next_attempt_at END,
+           "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
+       FROM input i, "Endpoint" e
+       WHERE d.id = i.delivery_id AND e.id = d."endpointId" AND d.status = 'SENDING' AND d."leaseOwner" = $12
+       RETURNING d.id, d.status, d."tenantId", d."endpointId", d."eventId"
+     ), attempts AS (
+       INSERT INTO "DeliveryAttempt" (id, "deliveryId", "attemptNumber", trigger, "startedAt", "durationMs", "responseStatus", "responseBody", error)
+       SELECT i.attempt_id, i.delivery_id, i.attempt_number, i.trigger, i.started_at, i.duration_ms, i.response_status, i.response_body, i.error
+       FROM input i JOIN updated u ON u.id = i.delivery_id
+     ), outbox AS (
+       INSERT INTO "StatusOutbox" (id, "tenantId", changes)
+       SELECT gen_random_uuid()::text, u."tenantId",
+              jsonb_agg(jsonb_build_object(
+                'deliveryId', u.id, 'endpointId', u."endpointId", 'eventId', u."eventId",
+                'previousStatus', 'SENDING', 'status', u.status, 'attemptId', i.attempt_id,
+                'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+       FROM updated u JOIN input i ON i.delivery_id = u.id
+       GROUP BY u."tenantId"
+       RETURNING id, "tenantId", changes
+     )
+     SELECT id, "tenantId", changes FROM outbox`,
+    batch.map((c) => c.deliveryId),
+    batch.map((c) => c.attemptId),
+    batch.map((c) => c.attemptNumber),
+    batch.map((c) => c.trigger),
+    batch.map((c) => c.startedAt),
+    batch.map((c) => c.durationMs),
+    batch.map((c) => c.responseStatus),
+    batch.map((c) => c.responseBody),
+    batch.map((c) => c.error),
+    batch.map((c) => c.status),
+    batch.map((c) => c.nextAttemptAt),
+    owner,
+  );
+}
+
+/** Hands claimed deliveries back untouched (no attempt made), e.g. at shutdown. */
+export async function release(owner: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db().$queryRawUnsafe<{ id: string }[]>(
+    `UPDATE "Delivery" SET status = 'PENDING', "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
+     WHERE id = ANY($1::text[]) AND status = 'SENDING' AND "leaseOwner" = $2
+     RETURNING id`,
+    ids,
+    owner,
+  );
+  return rows.map((r) => r.id);
+}
+
+/** 410 Gone: the receiver asked us to stop. */
+export async function disableEndpointGone(endpointId: string, reason: string): Promise<void> {
+  await db().endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
+}
+
+/** Fresh planner statistics for the delivery table (see Dispatcher.watchClaimCost). */
+export async function refreshStatistics(): Promise<void> {
+  await db().$executeRawUnsafe('ANALYZE "Delivery"');
+}

@@ -1,0 +1,176 @@
+// Replays (single and bulk) and test-fires: fresh PENDING deliveries of existing events, the
+// originals untouched. Manual calls are rate limited per endpoint across all instances.
+import { db } from '../db/client.js';
+import { HookyardError, notFound } from '../errors.js';
+import { Prisma } from '../generated/prisma/client.js';
+import type { DeliveryStatus } from '../generated/prisma/enums.js';
+import { newId } from '../ids.js';
+import { publishStatusChanges } from '../pubsub.js';
+import type { Services } from '../services.js';
+import { insertDeliveries, type NewDelivery } from './deliveries.js';
+import { sendEvent } from './events.js';
+
+/** An endpoint of the tenant that can receive deliveries, or NOT_FOUND / ENDPOINT_DISABLED. */
+async function activeEndpoint(tenantId: string, endpointId: string, param = 'id') {
+  const endpoint = await db().endpoint.findFirst({
+    where: { id: endpointId, tenantId, deletedAt: null },
+    select: { id: true, status: true, disabledReason: true },
+  });
+  if (!endpoint) throw notFound('endpoint', endpointId, param);
+  if (endpoint.status !== 'ACTIVE') {
+    throw new HookyardError('ENDPOINT_DISABLED', `endpoint ${endpointId} is disabled (${endpoint.disabledReason ?? 'no reason given'}); enable it first`, {
+      param,
+      endpointId,
+    });
+  }
+  return endpoint;
+}
+
+async function limit(services: Services, kind: 'replay' | 'testfire', endpointId: string): Promise<void> {
+  const max = kind === 'replay' ? services.config.replayRateLimit : services.config.testFireRateLimit;
+  const result = await services.rateLimiter.hit(`${kind}:${endpointId}`, max);
+  if (!result.allowed) {
+    const what = kind === 'replay' ? 'manual replays' : 'test-fires';
+    throw new HookyardError(
+      kind === 'replay' ? 'REPLAY_RATE_LIMITED' : 'TEST_FIRE_RATE_LIMITED',
+      `at most ${max} ${what} per endpoint per minute; try again in ${result.retryAfterSeconds} s`,
+      { retryAfterSeconds: result.retryAfterSeconds, limit: max, endpointId },
+    );
+  }
+}
+
+function announce(services: Services, tenantId: string, rows: { id: string; endpointId: string; eventId: string }[]): void {
+  if (rows.length === 0) return;
+  const occurredAt = new Date().toISOString();
+  publishStatusChanges(
+    services.pubsub,
+    tenantId,
+    rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpointId, eventId: r.eventId, previousStatus: null, status: 'PENDING', attemptId: null, occurredAt })),
+  );
+  services.notifyWork();
+}
+
+/** A fresh delivery of the same event to the same endpoint; the original stays as it was. */
+export async function replayDelivery(services: Services, tenantId: string, deliveryId: string): Promise<string> {
+  const original = await db().delivery.findFirst({
+    where: { id: deliveryId, tenantId },
+    select: { id: true, endpointId: true, eventId: true, eventType: true },
+  });
+  if (!original) throw notFound('delivery', deliveryId);
+  await activeEndpoint(tenantId, original.endpointId);
+  await limit(services, 'replay', original.endpointId);
+  const replay = await db().delivery.create({
+    data: {
+      id: newId('delivery'),
+      tenantId,
+      endpointId: original.endpointId,
+      eventId: original.eventId,
+      eventType: original.eventType,
+      trigger: 'replay',
+      replayOfId: original.id,
+    },
+    select: { id: true, endpointId: true, eventId: true },
+  });
+  announce(services, tenantId, [replay]);
+  services.logger.info({ deliveryId: replay.id, eventId: replay.eventId, replayOf: original.id }, 'delivery replayed');
+  return replay.id;
+}
+
+export interface BulkReplayInput {
+  endpointId: string;
+  status: DeliveryStatus;
+  eventType?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  /** With createdAfter: skip deliveries created at exactly createdAfter with an id up to this one (exact paging). */
+  afterDeliveryId?: string | null;
+  dryRun: boolean;
+}
+
+export interface BulkReplayResult {
+  enqueued: number;
+  capped: boolean;
+  dryRun: boolean;
+  totalMatching: number;
+  /** When capped: pass these as createdAfter and afterDeliveryId to continue exactly where this call stopped. */
+  nextCreatedAfter: Date | null;
+  nextAfterDeliveryId: string | null;
+}
+
+/** Replays the oldest matching deliveries of one endpoint, at most the cap, in one transaction. */
+export async function bulkReplay(services: Services, tenantId: string, input: BulkReplayInput): Promise<BulkReplayResult> {
+  await activeEndpoint(tenantId, input.endpointId, 'input.endpointId');
+  if (!input.dryRun) await limit(services, 'replay', input.endpointId);
+  const cap = services.config.bulkReplayCap;
+
+  // Raw SQL: reading 1,001 rows through Prisma's row mapping costs more than the query itself.
+  const conditions = [
+    Prisma.sql`"tenantId" = ${tenantId}`,
+    Prisma.sql`"endpointId" = ${input.endpointId}`,
+    Prisma.sql`status = ${input.status}::"DeliveryStatus"`,
+  ];
+  if (input.eventType) conditions.push(Prisma.sql`"eventType" = ${input.eventType}`);
+  if (input.createdBefore) conditions.push(Prisma.sql`"createdAt" < ${input.createdBefore}`);
+  if (input.createdAfter) {
+    conditions.push(
+      input.afterDeliveryId
+        ? Prisma.sql`("createdAt" > ${input.createdAfter} OR ("createdAt" = ${input.createdAfter} AND id > ${input.afterDeliveryId}))`
+        : Prisma.sql`"createdAt" >= ${input.createdAfter}`,
+    );
+  }
+  const where = Prisma.join(conditions, ' AND ');
+
+  const result = await db().$transaction(async (tx) => {
+    const [[counted], picked] = await Promise.all([
+      tx.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Delivery" WHERE ${where}`,
+      tx.$queryRaw<{ id: string; createdAt: Date; endpointId: string; eventId: string; eventType: string }[]>`
+        SELECT id, "createdAt", "endpointId", "eventId", "eventType" FROM "Delivery" WHERE ${where}
+        ORDER BY "createdAt", id LIMIT ${cap + 1}`,
+    ]);
+    const totalMatching = counted?.n ?? 0;
+    const batch = picked.slice(0, cap);
+    const capped = picked.length > cap;
+    const last = batch.at(-1);
+    const base = {
+      enqueued: batch.length,
+      capped,
+      dryRun: input.dryRun,
+      totalMatching,
+      nextCreatedAfter: capped && last ? last.createdAt : null,
+      nextAfterDeliveryId: capped && last ? last.id : null,
+    };
+    if (input.dryRun || batch.length === 0) return { ...base, created: [] };
+    const created: NewDelivery[] = batch.map((d) => ({
+      id: newId('delivery'),
+      tenantId,
+      endpointId: d.endpointId,
+      eventId: d.eventId,
+      eventType: d.eventType,
+      trigger: 'replay',
+      replayOfId: d.id,
+    }));
+    await insertDeliveries(tx, created);
+    return { ...base, created };
+  });
+  announce(services, tenantId, result.created);
+  if (!input.dryRun) {
+    services.logger.info({ endpointId: input.endpointId, enqueued: result.enqueued, capped: result.capped }, 'bulk replay enqueued');
+  }
+  const { created: _created, ...summary } = result;
+  return summary;
+}
+
+/** A synthetic event (data.test = true) delivered to this endpoint only, signed with its real secret. */
+export async function testFire(services: Services, tenantId: string, endpointId: string, eventType: string): Promise<string> {
+  await activeEndpoint(tenantId, endpointId);
+  await limit(services, 'testfire', endpointId);
+  const sent = await sendEvent(services, tenantId, {
+    eventType,
+    payload: { test: true, message: 'A test event sent from Hookyard to check this endpoint.', endpointId },
+    test: true,
+    endpointIds: [endpointId],
+  });
+  const deliveryId = sent.deliveryIds[0];
+  if (!deliveryId) throw new Error('test-fire created no delivery');
+  return deliveryId;
+}

@@ -1,0 +1,19 @@
+import type { Services } from '../services.js';
+import { HookyardError } from '../errors.js';
+
+export interface Auth {
+  tenantId: string;
+  apiKeyId: string;
+}
+
+export interface Context {
+  requestId: string;
+  auth: Auth | null;
+  services: Services;
+}
+
+/** The caller's tenant; every resolver scopes its reads and writes by it. */
+export function tenantId(ctx: Context): string {
+  if (!ctx.auth) throw new HookyardError('UNAUTHENTICATED', 'an API key is required (Authorization: Bearer <key>)');
+  return ctx.auth.tenantId;
+}

@@ -1,0 +1,106 @@
+import { db } from '../db/client.js';
+import { dateRange, eventType as checkEventType } from '../domain/validate.js';
+import { notFound } from '../errors.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { DeliveryStatus } from '../generated/prisma/enums.js';
+import { builder } from './builder.js';
+import { tenantId } from './context.js';
+import { parseId } from './ids.js';
+
+export const DeliveryStatusEnum = builder.enumType(DeliveryStatus, {
+  name: 'DeliveryStatus',
+  description: 'PENDING: waiting for its next attempt; SENDING: claimed by a dispatcher; DELIVERED; FAILED: retries exhausted (dead letter).',
+});
+
+export const DeliveryFilter = builder.inputType('DeliveryFilter', {
+  fields: (t) => ({
+    endpointId: t.id({ required: false }),
+    eventId: t.id({ required: false }),
+    status: t.field({ type: [DeliveryStatusEnum], required: false }),
+    eventType: t.string({ required: false }),
+    createdAfter: t.field({ type: 'DateTime', required: false, description: 'Inclusive.' }),
+    createdBefore: t.field({ type: 'DateTime', required: false, description: 'Exclusive.' }),
+  }),
+});
+
+type DeliveryFilterValue = typeof DeliveryFilter.$inferInput;
+
+/** The Prisma filter for a DeliveryFilter, always inside the caller's tenant. */
+export function deliveryWhere(tenant: string, filter: DeliveryFilterValue | null | undefined, param = 'filter'): Prisma.DeliveryWhereInput {
+  const where: Prisma.DeliveryWhereInput = { tenantId: tenant };
+  if (!filter) return where;
+  if (filter.endpointId) where.endpointId = parseId('endpoint', filter.endpointId, `${param}.endpointId`);
+  if (filter.eventId) where.eventId = parseId('event', filter.eventId, `${param}.eventId`);
+  if (filter.status && filter.status.length > 0) where.status = { in: filter.status };
+  if (filter.eventType) where.eventType = checkEventType(filter.eventType, `${param}.eventType`);
+  dateRange(filter.createdAfter, filter.createdBefore, `${param}.createdAfter`);
+  if (filter.createdAfter || filter.createdBefore) {
+    where.createdAt = {
+      ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
+      ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
+    };
+  }
+  return where;
+}
+
+/** Newest first; the id breaks ties between equal timestamps so cursors are exact. */
+export const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.DeliveryOrderByWithRelationInput[];
+
+export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    attemptNumber: t.exposeInt('attemptNumber'),
+    trigger: t.exposeString('trigger', { description: 'event, replay or test for the first attempt; retry after that.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    durationMs: t.exposeInt('durationMs', { nullable: true }),
+    responseStatus: t.exposeInt('responseStatus', { nullable: true }),
+    responseBody: t.exposeString('responseBody', { nullable: true, description: 'The first 16 KiB.' }),
+    error: t.exposeString('error', { nullable: true }),
+  }),
+});
+
+export const DeliveryRef = builder.prismaNode('Delivery', {
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id, tenantId: tenantId(ctx) }),
+  fields: (t) => ({
+    endpoint: t.relation('endpoint'),
+    event: t.relation('event'),
+    eventType: t.exposeString('eventType'),
+    status: t.expose('status', { type: DeliveryStatusEnum }),
+    trigger: t.exposeString('trigger', { description: 'Why the delivery exists: event, replay or test.' }),
+    attemptCount: t.exposeInt('attemptCount'),
+    nextAttemptAt: t.expose('nextAttemptAt', { type: 'DateTime', nullable: true }),
+    lastAttemptAt: t.expose('lastAttemptAt', { type: 'DateTime', nullable: true }),
+    deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
+    lastResponseStatus: t.exposeInt('lastResponseStatus', { nullable: true }),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    replayOf: t.relation('replayOf', { nullable: true }),
+    replays: t.relation('replays', { query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }),
+    attempts: t.relation('attempts', { query: { orderBy: { attemptNumber: 'asc' } } }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+export const DeliveryConnection = builder.connectionObject({ type: DeliveryRef, name: 'DeliveryConnection' }, { name: 'DeliveryEdge' });
+
+builder.queryFields((t) => ({
+  delivery: t.prismaField({
+    type: 'Delivery',
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = parseId('delivery', args.id);
+      const row = await db().delivery.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
+      if (!row) throw notFound('delivery', id);
+      return row;
+    },
+  }),
+  deliveries: t.prismaConnection({
+    type: 'Delivery',
+    cursor: 'id',
+    args: { filter: t.arg({ type: DeliveryFilter, required: false }) },
+    resolve: (query, _root, args, ctx) =>
+      db().delivery.findMany({ ...query, where: deliveryWhere(tenantId(ctx), args.filter), orderBy: NEWEST_FIRST }),
+  }, DeliveryConnection),
+}));

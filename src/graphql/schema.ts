@@ -1,0 +1,9 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.js';
+import './delivery.js';
+import './endpoint.js';
+import './event.js';
+import './replay.js';
+import './subscription.js';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,125 @@
+// Process entry: `serve` (default), `migrate`, `keys create --tenant NAME [--name LABEL]`, and the
+// client commands (src/cli/client.ts), which talk to a running server.
+import { parseArgs } from 'node:util';
+import { buildApp } from './app.js';
+import { createApiKey } from './auth/apiKeys.js';
+import { EXIT, runClientCommand, USAGE as CLIENT_USAGE } from './cli/client.js';
+import { ConfigError, loadClientConfig, loadConfig, type Config } from './config.js';
+import { openDatabase } from './db/client.js';
+import { migrate } from './db/migrate.js';
+import { createLogger } from './logger.js';
+
+const USAGE = CLIENT_USAGE;
+const CLIENT_COMMANDS = new Set(['endpoints', 'events', 'deliveries']);
+
+async function serve(config: Config): Promise<void> {
+  const app = buildApp(config);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      app.logger.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        app.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await app.start();
+}
+
+async function withDatabase(config: Config, fn: () => Promise<void>): Promise<void> {
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openDatabase(config, logger);
+  try {
+    await migrate(database, logger);
+    await fn();
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === '--help' || argv[0] === 'help' || argv[0] === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (CLIENT_COMMANDS.has(argv[0] ?? '')) {
+    let lastProgress = '';
+    return runClientCommand(argv, (flags) => loadClientConfig(flags), {
+      out: (line) => console.log(line),
+      err: (line) => console.error(line),
+      progress: (line) => {
+        // Rewrite one line on a terminal; plain lines otherwise (logs, pipes).
+        if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);
+        else if (line && line !== lastProgress) process.stderr.write(`${line}\n`);
+        lastProgress = line;
+      },
+    });
+  }
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 78; // EX_CONFIG
+    }
+    throw err;
+  }
+  const [command = 'serve', ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      await serve(config);
+      return -1; // keeps running
+    case 'migrate': {
+      const logger = createLogger(config.logLevel);
+      const database = await openDatabase(config, logger);
+      try {
+        const applied = await migrate(database, logger);
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      } finally {
+        await database.close();
+      }
+      return 0;
+    }
+    case 'keys': {
+      const { positionals, values } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { tenant: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
+      });
+      if (positionals[0] !== 'create' || !values.tenant) {
+        console.error(USAGE);
+        return EXIT.usage;
+      }
+      const tenant = values.tenant;
+      await withDatabase(config, async () => {
+        const { key, tenantId, id } = await createApiKey(tenant, values.name ?? 'cli');
+        if (values.json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
+        else console.log(`API key for tenant ${tenant} (${tenantId}), shown once:\n${key}`);
+      });
+      return 0;
+    }
+    default:
+      console.error(USAGE);
+      return EXIT.usage;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,48 @@
+// Typed, tenant-scoped topics. Payloads carry ids and the transition only; resolvers re-read the
+// delivery through Prisma. In one process an in-memory target; with REDIS_URL, Redis, so a
+// subscriber on one instance sees changes made by another.
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import type { DeliveryStatus } from './generated/prisma/enums.js';
+
+export interface DeliveryStatusEvent {
+  deliveryId: string;
+  endpointId: string;
+  eventId: string;
+  previousStatus: DeliveryStatus | null;
+  status: DeliveryStatus;
+  attemptId: string | null;
+  /** ISO time of the change. */
+  occurredAt: string;
+}
+
+export type Topics = {
+  /** Topic id: the tenant id. */
+  deliveryStatusChanged: [tenantId: string, payload: DeliveryStatusEvent];
+};
+
+export type HookyardPubSub = PubSub<Topics>;
+
+export interface PubSubHandle {
+  pubsub: HookyardPubSub;
+  close(): Promise<void>;
+}
+
+export function createHookyardPubSub(redisUrl: string | undefined): PubSubHandle {
+  if (!redisUrl) return { pubsub: createPubSub<Topics>(), close: async () => {} };
+  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
+  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
+  return {
+    pubsub: createPubSub<Topics>({ eventTarget }),
+    async close() {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
+}
+
+/** Publishes one status change per delivery, to its tenant's topic. Call after the commit. */
+export function publishStatusChanges(pubsub: HookyardPubSub, tenantId: string, events: DeliveryStatusEvent[]): void {
+  for (const e of events) pubsub.publish('deliveryStatusChanged', tenantId, e);
+}

@@ -1,0 +1,18 @@
+// What resolvers and the dispatcher share, built once by buildApp(). The Prisma client is not
+// here: it is imported from src/db/client.ts.
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { HookyardPubSub } from './pubsub.js';
+import type { OutboxRelay } from './domain/outbox.js';
+import type { RateLimiter } from './domain/rateLimit.js';
+
+export interface Services {
+  config: Config;
+  logger: Logger;
+  pubsub: HookyardPubSub;
+  rateLimiter: RateLimiter;
+  /** Publishes final status changes that were written to the outbox with the change. */
+  outbox: OutboxRelay;
+  /** Deliveries became due now: wakes this instance's dispatcher and, on Postgres, the others'. */
+  notifyWork(): void;
+}

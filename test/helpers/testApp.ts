@@ -1,0 +1,112 @@
+// Starts a real Hookyard (listening on port 0) on a fresh database, with two tenants' keys.
+import { buildApp, type App } from '../../src/app.js';
+import { createApiKey } from '../../src/auth/apiKeys.js';
+import { loadConfig } from '../../src/config.js';
+import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+
+export const BOOTSTRAP_KEY = 'hy_test_bootstrap_key_0123456789';
+
+export interface GqlError {
+  message: string;
+  path?: (string | number)[];
+  extensions: { code: string; param?: string; requestId: string; [k: string]: unknown };
+}
+
+export interface GqlResponse<R> {
+  status: number;
+  headers: Headers;
+  data?: R | null;
+  errors?: GqlError[];
+}
+
+export interface TestApp {
+  app: App;
+  db: TestDatabase;
+  url: string;
+  graphqlUrl: string;
+  wsUrl: string;
+  /** Tenant `default`'s key (the bootstrap key). */
+  key: string;
+  /** A key of another tenant, `intruder`. */
+  otherKey: string;
+  gql<R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key?: string | null): Promise<GqlResponse<R>>;
+  /** Like gql, but throws unless there are no errors. */
+  ok<R, V>(doc: TypedDocumentString<R, V>, variables?: V, key?: string | null): Promise<R>;
+  stop(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** Reuse a database (restarts, several instances); it is then not dropped by stop(). */
+  db?: TestDatabase;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const ownDb = !options.db;
+  const db = options.db ?? (await createTestDatabase());
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    HOOKYARD_DATA_DIR: db.dataDir,
+    DATABASE_URL: db.databaseUrl,
+    HOOKYARD_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
+    HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
+    HOOKYARD_POLL_INTERVAL_MS: '100',
+    HOOKYARD_DELIVERY_TIMEOUT_MS: '2000',
+    HOOKYARD_LEASE_MS: '5000',
+    HOOKYARD_SHUTDOWN_GRACE_MS: '2000',
+    LOG_LEVEL: process.env.HOOKYARD_TEST_LOG_LEVEL ?? 'silent',
+    ...options.env,
+  });
+  const app = buildApp(config);
+  const { url } = await app.start();
+  const other = await createApiKey('intruder');
+  const graphqlUrl = `${url}/graphql`;
+
+  const gql = async <R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key: string | null = BOOTSTRAP_KEY) => {
+    const res = await fetch(graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query: doc.toString(), variables }),
+    });
+    const body = (await res.json()) as { data?: R; errors?: GqlError[] };
+    return { status: res.status, headers: res.headers, ...body };
+  };
+
+  return {
+    app,
+    db,
+    url,
+    graphqlUrl,
+    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
+    key: BOOTSTRAP_KEY,
+    otherKey: other.key,
+    gql,
+    async ok(doc, variables, key) {
+      const res = await gql(doc, variables, key);
+      if (res.errors?.length || !res.data) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
+      return res.data;
+    },
+    async stop() {
+      await app.stop();
+      if (ownDb) await db.drop();
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (or throws after `timeoutMs`). */
+export async function eventually<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

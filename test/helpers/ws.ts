@@ -1,0 +1,54 @@
+// A real graphql-ws client over ws.
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+
+export function wsClient(url: string, authorization: string | null, extra: Partial<Parameters<typeof createClient>[0]> = {}): Client {
+  return createClient({
+    url,
+    webSocketImpl: WebSocket,
+    connectionParams: authorization ? { authorization: `Bearer ${authorization}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+    ...extra,
+  });
+}
+
+/** Collects a subscription's results until `until` says stop (or the timeout). */
+export function collect<T>(client: Client, query: string, variables: Record<string, unknown> = {}) {
+  const items: T[] = [];
+  const errors: unknown[] = [];
+  let notify: (() => void) | null = null;
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        if (value.errors) errors.push(...value.errors);
+        if (value.data) items.push(value.data);
+        notify?.();
+      },
+      error: (err) => {
+        errors.push(err);
+        notify?.();
+      },
+      complete: () => notify?.(),
+    },
+  );
+  return {
+    items,
+    errors,
+    unsubscribe,
+    async until(pred: (items: T[]) => boolean, timeoutMs = 10_000): Promise<T[]> {
+      const deadline = Date.now() + timeoutMs;
+      while (!pred(items)) {
+        if (errors.length) throw new Error(`subscription error: ${JSON.stringify(errors)}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`subscription: condition not met in ${timeoutMs} ms (got ${items.length} items)`);
+        await new Promise<void>((resolve) => {
+          notify = resolve;
+          setTimeout(resolve, Math.min(left, 100));
+        });
+      }
+      return items;
+    },
+  };
+}

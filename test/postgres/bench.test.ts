@@ -1,0 +1,24 @@
+// CI runs a small version of the benchmark and of the soak so neither can rot. No timing is
+// asserted here: numbers belong in BENCHMARKS.md, measured on a quiet machine.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const tsx = (script: string, env: Record<string, string>) =>
+  run(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+
+describe('bench and soak scripts', () => {
+  it('npm run bench completes every scenario (BENCH_QUICK)', async () => {
+    const { stdout } = await tsx('bench/run.ts', { BENCH_QUICK: '1' });
+    for (const scenario of ['ceiling', 'dispatch', 'latency', 'ingest', 'subscriptions', 'queries', 'bulk', 'soak']) expect(stdout).toContain(scenario);
+    expect(stdout).toContain('wrote ');
+  }, 300_000);
+
+  it('npm run soak loses nothing with an instance killed midway (small N)', async () => {
+    const { stdout } = await tsx('bench/soak.ts', { SOAK_EVENTS: '400', SOAK_TIMEOUT_SECONDS: '240' });
+    expect(stdout).toContain('OK: nothing lost');
+    const counts = JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1)) as Record<string, number>;
+    expect(counts).toMatchObject({ eventsStored: 400, deliveries: 400, open: 0, attemptCountMismatches: 0, subscriberMissedFinals: 0 });
+  }, 300_000);
+});
