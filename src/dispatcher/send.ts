@@ -1,11 +1,12 @@
 // One HTTP attempt: a signed POST with ky, no redirects followed, a timeout, the response body
-// kept up to 16 KiB. Connections go through an undici agent whose DNS lookup refuses private
-// addresses, so the address checked is the address connected to.
+// kept up to 16 KiB. ky sends through undici's request API (./transport.ts) on an agent whose DNS
+// lookup refuses private addresses, so the address checked is the address connected to.
 import { isIP } from 'node:net';
 import ky, { TimeoutError } from 'ky';
 import { Agent } from 'undici';
 import { BlockedTargetError, guardedLookup, isBlockedAddress } from '../security/targets.js';
 import { signatureHeader } from '../signing.js';
+import { type TransportInit, undiciFetch } from './transport.js';
 
 export const MAX_RESPONSE_BODY = 16 * 1024;
 
@@ -42,7 +43,7 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
     keepAliveTimeout: 30_000,
     connect: opts.allowPrivateTargets ? {} : { lookup: guardedLookup as never },
   });
-  const client = ky.create({ retry: 0, throwHttpErrors: false, timeout: opts.timeoutMs, redirect: 'manual' });
+  const client = ky.create({ retry: 0, throwHttpErrors: false, timeout: opts.timeoutMs, fetch: undiciFetch(agent, MAX_RESPONSE_BODY) as typeof fetch });
   const userAgent = opts.userAgent ?? 'Hookyard/0.1 (+webhooks)';
 
   return {
@@ -62,10 +63,9 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
       }
       const timestamp = Math.floor(startedAt.getTime() / 1000);
       try {
-        const res = await client.post(out.url, {
-          body: out.body,
+        const init: Parameters<typeof client.post>[1] & TransportInit = {
+          payload: out.body,
           signal,
-          dispatcher: agent,
           headers: {
             ...out.headers,
             'content-type': 'application/json',
@@ -77,8 +77,9 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
             'x-hookyard-event-type': out.eventType,
             'x-hookyard-attempt': String(out.attemptNumber),
           },
-        } as never);
-        const responseBody = await readCapped(res);
+        };
+        const res = await client.post(out.url, init);
+        const responseBody = (await res.text()) || null;
         const ok = res.status >= 200 && res.status < 300;
         let error: string | null = null;
         if (res.status >= 300 && res.status < 400) {
@@ -96,25 +97,6 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
   };
 }
 
-async function readCapped(res: Response): Promise<string | null> {
-  if (!res.body) return null;
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_RESPONSE_BODY) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
-  }
-  const text = Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BODY).toString('utf8');
-  return text.length > 0 ? text.replace(/\uFFFD$/, '') : null;
-}
-
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
   if (!value) return null;
   const trimmed = value.trim();
@@ -129,7 +111,6 @@ function describeError(err: unknown, timeoutMs: number, signal?: AbortSignal): s
   let cause: unknown = err;
   for (let i = 0; i < 4 && cause; i++) {
     if (cause instanceof BlockedTargetError) return cause.message;
-    if ((cause as Error).message === 'bad port') return 'port refused by the HTTP client (a Fetch "bad port")';
     const code = (cause as { code?: string }).code;
     switch (code) {
       case 'ECONNREFUSED':

@@ -44,7 +44,8 @@ export function isBlockedAddress(ip: string): boolean {
 
 const MAX_URL_LENGTH = 2048;
 
-// Ports the Fetch standard refuses to connect to ("bad ports"); a delivery there could never go out.
+// Ports the Fetch standard refuses ("bad ports"): mail, shell, file and chat services, where a
+// POST from us could only be a cross-protocol attack.
 const BAD_PORTS = new Set([
   1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113,
   115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556,
