@@ -45,13 +45,16 @@ export async function claimDue(owner: string, leaseMs: number, limit: number, pe
   const rows = await db().$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
     `WITH locked AS (
        SELECT d.id, d."endpointId", d."nextAttemptAt"
-       FROM "Delivery" d JOIN "Endpoint" e ON e.id = d."endpointId"
+       FROM "Delivery" d
        WHERE d.status = 'PENDING' AND d."nextAttemptAt" <= now()
-         AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
          AND NOT (d."endpointId" = ANY($1::text[]))
+         -- A subquery, not a join: the planner cannot turn it into a hash join over every due row
+         -- plus a sort (its estimate for a young Endpoint table is one row), so the scan stays in
+         -- due order on the (status, nextAttemptAt) index and stops at the limit.
+         AND (SELECT e.status = 'ACTIVE' AND e."deletedAt" IS NULL FROM "Endpoint" e WHERE e.id = d."endpointId")
        ORDER BY d."nextAttemptAt"
        LIMIT $2
-       FOR UPDATE OF d SKIP LOCKED
+       FOR UPDATE SKIP LOCKED
      ), ranked AS (
        SELECT l.id, l."nextAttemptAt",
               row_number() OVER (PARTITION BY l."endpointId" ORDER BY l."nextAttemptAt", l.id) AS rn,
@@ -139,7 +142,10 @@ export async function complete(owner: string, batch: Completion[]): Promise<Outb
            "nextAttemptAt" = CASE WHEN e."deletedAt" IS NOT NULL THEN NULL ELSE i.next_attempt_at END,
            "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
        FROM input i, "Endpoint" e
-       WHERE d.id = i.delivery_id AND e.id = d."endpointId" AND d.status = 'SENDING' AND d."leaseOwner" = $12
+       -- status as text: compared, never used to pick an index. The (status, leaseExpiresAt) index
+       -- holds an entry for every row that was ever SENDING until vacuum runs, and a plan that
+       -- walks it instead of looking up the batch's ids by key gets slower with every delivery.
+       WHERE d.id = i.delivery_id AND e.id = d."endpointId" AND d.status::text = 'SENDING' AND d."leaseOwner" = $12
        RETURNING d.id, d.status, d."tenantId", d."endpointId", d."eventId"
      ), attempts AS (
        INSERT INTO "DeliveryAttempt" (id, "deliveryId", "attemptNumber", trigger, "startedAt", "durationMs", "responseStatus", "responseBody", error)
