@@ -1,10 +1,8 @@
 import { db } from '../db/client.js';
 import { HookyardError, invalid } from '../errors.js';
-import { Prisma } from '../generated/prisma/client.js';
 import { newId } from '../ids.js';
 import { publishStatusChanges } from '../pubsub.js';
 import type { Services } from '../services.js';
-import { insertDeliveries, type NewDelivery } from './deliveries.js';
 import { eventType as checkEventType, filterMatches } from './validate.js';
 
 export interface NewEvent {
@@ -50,55 +48,48 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
     throw invalid('input.idempotencyKey', 'idempotencyKey must be 1-255 visible ASCII characters');
   }
-  if (key !== null) {
-    const existing = await findByKey(tenantId, key);
-    if (existing) return existing;
-  }
-
+  // Two round trips, no interactive transaction: read the matching endpoints, then store the event
+  // and its deliveries in one statement. That statement re-checks each endpoint (one disabled or
+  // deleted in between gets nothing) and, when the idempotency key is taken, stores nothing at all.
+  const endpoints = await db().endpoint.findMany({
+    where: { tenantId, status: 'ACTIVE', deletedAt: null, ...(input.endpointIds ? { id: { in: input.endpointIds } } : {}) },
+    select: { id: true, eventTypes: true },
+  });
+  const targets = input.test ? endpoints : endpoints.filter((e) => filterMatches(e.eventTypes, type));
   const eventId = newId('event');
-  let created: { id: string; endpointId: string }[];
-  try {
-    created = await db().$transaction(async (tx) => {
-      const endpoints = await tx.endpoint.findMany({
-        where: {
-          tenantId,
-          status: 'ACTIVE',
-          deletedAt: null,
-          ...(input.endpointIds ? { id: { in: input.endpointIds } } : {}),
-        },
-        select: { id: true, eventTypes: true },
-      });
-      const targets = input.test ? endpoints : endpoints.filter((e) => filterMatches(e.eventTypes, type));
-      await tx.event.create({
-        data: {
-          id: eventId,
-          tenantId,
-          eventType: type,
-          payload: input.payload as Prisma.InputJsonValue,
-          idempotencyKey: key,
-          test: input.test ?? false,
-        },
-        select: { id: true },
-      });
-      const rows: NewDelivery[] = targets.map((e) => ({
-        id: newId('delivery'),
-        tenantId,
-        endpointId: e.id,
-        eventId,
-        eventType: type,
-        trigger: input.test ? 'test' : 'event',
-      }));
-      await insertDeliveries(tx, rows);
-      return rows;
-    });
-  } catch (err) {
-    // Two requests with one idempotency key raced: the other one's event is the answer.
-    if (key !== null && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-      const existing = await findByKey(tenantId, key);
-      if (existing) return existing;
-    }
-    throw err;
+  const deliveryIds = targets.map(() => newId('delivery'));
+  const [stored] = await db().$queryRawUnsafe<{ eventId: string | null; created: { id: string; endpointId: string }[] }[]>(
+    `WITH ev AS (
+       INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+       ON CONFLICT ("tenantId", "idempotencyKey") DO NOTHING
+       RETURNING id
+     ), dl AS (
+       INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger)
+       SELECT t.id, $2, t.endpoint_id, ev.id, $3, $7
+       FROM ev CROSS JOIN unnest($8::text[], $9::text[]) AS t(id, endpoint_id)
+       JOIN "Endpoint" e ON e.id = t.endpoint_id AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
+       RETURNING id, "endpointId"
+     )
+     SELECT (SELECT id FROM ev) AS "eventId",
+            coalesce((SELECT json_agg(json_build_object('id', id, 'endpointId', "endpointId")) FROM dl), '[]'::json) AS created`,
+    eventId,
+    tenantId,
+    type,
+    JSON.stringify(input.payload),
+    key,
+    input.test ?? false,
+    input.test ? 'test' : 'event',
+    deliveryIds,
+    targets.map((e) => e.id),
+  );
+  if (!stored?.eventId) {
+    // The idempotency key was taken (now, or by a request racing this one): that event is the answer.
+    const existing = key !== null ? await findByKey(tenantId, key) : null;
+    if (!existing) throw new Error('event was not stored');
+    return existing;
   }
+  const created = stored.created;
 
   if (created.length > 0) {
     const occurredAt = new Date().toISOString();
