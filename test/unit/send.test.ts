@@ -2,7 +2,7 @@
 // answers a receiver can give (no database involved).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSender, MAX_RESPONSE_BODY, type Outgoing } from '../../src/dispatcher/send.js';
-import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { type Receiver, type Reply, startReceiver } from '../helpers/receiver.js';
 
 let rx: Receiver;
 const sender = createSender({ timeoutMs: 500, allowPrivateTargets: true });
@@ -48,7 +48,7 @@ describe('sender', () => {
   });
 
   it('reports a redirect as a failure without following it, and keeps Retry-After of a 429', async () => {
-    rx.respond((req) => (req.path.startsWith('/moved') ? { status: 302, headers: { location: '/elsewhere' } } : { status: 429, headers: { 'retry-after': '7' } }));
+    rx.respond((req): Reply => (req.path.startsWith('/moved') ? { status: 302, headers: { location: '/elsewhere' } } : { status: 429, headers: { 'retry-after': '7' } }));
     expect(await sender.send(out('/moved'))).toMatchObject({ ok: false, responseStatus: 302, error: 'redirect not followed (302 to /elsewhere)' });
     expect(rx.received.some((r) => r.path === '/elsewhere')).toBe(false);
     expect(await sender.send(out('/busy'))).toMatchObject({ ok: false, responseStatus: 429, error: 'HTTP 429', retryAfterMs: 7000 });
