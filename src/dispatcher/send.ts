@@ -65,7 +65,7 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
       try {
         const init: Parameters<typeof client.post>[1] & TransportInit = {
           payload: out.body,
-          signal,
+          abortSignal: signal,
           headers: {
             ...out.headers,
             'content-type': 'application/json',

@@ -12,6 +12,13 @@ import type { Dispatcher } from 'undici';
 export interface TransportInit {
   /** The request body; ky passes unknown options through to fetch as they are. */
   payload?: string;
+  /**
+   * Aborts the request besides ky's own timeout. Not given to ky as `signal`: ky would join the
+   * two with AbortSignal.any, and on Node 20 a joined signal that the Request constructor put a
+   * listener on stays reachable after the request is done (a heap snapshot showed thousands of
+   * them after a few minutes of dispatching).
+   */
+  abortSignal?: AbortSignal;
 }
 
 // Statuses a Response may not carry a body with.
@@ -24,15 +31,28 @@ export function undiciFetch(dispatcher: Dispatcher, maxBodyBytes: number) {
     req.headers.forEach((value, name) => {
       headers[name] = value;
     });
-    const res = await dispatcher.request({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      body: init?.payload,
-      signal: req.signal,
-    });
-    const body = await readCapped(res.body, maxBodyBytes);
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    const sources = init?.abortSignal ? [req.signal, init.abortSignal] : [req.signal];
+    for (const s of sources) {
+      if (s.aborted) abort.abort();
+      else s.addEventListener('abort', onAbort, { once: true });
+    }
+    let res: Dispatcher.ResponseData;
+    let body: string;
+    try {
+      res = await dispatcher.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: init?.payload,
+        signal: abort.signal,
+      });
+      body = await readCapped(res.body, maxBodyBytes);
+    } finally {
+      for (const s of sources) s.removeEventListener('abort', onAbort);
+    }
     const responseHeaders = new Headers();
     for (const [name, value] of Object.entries(res.headers)) {
       if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
