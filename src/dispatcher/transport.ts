@@ -1,7 +1,7 @@
 // The `fetch` ky sends through. Node's WHATWG fetch costs about as much CPU per delivery as the
 // rest of the dispatcher put together (body streams, a Request clone, Response streams); undici's
 // `request` on the same agent does the same HTTP for a fraction of it. ky keeps what it is for:
-// the options, the timeout, the abort signal and its error types.
+// the options, the timeout and its error types.
 //
 // The body travels as ky's unknown option `payload` (handed to fetch untouched), so ky builds and
 // clones a body-less Request. Redirects are never followed (undici's request does not follow
