@@ -200,11 +200,12 @@ async function main() {
     await endpoints(api.url, 5, eventType, `/lat${eventsPerSecond}/`);
     // Fresh processes answer their first second slowly (JIT, connection pools, first plans): warm
     // them up at the same rate, unmeasured, and measure the steady state.
-    for (let i = 0; i < Math.min(eventsPerSecond * 2, 100); i++) {
+    const warmup = Math.min(eventsPerSecond * 2, 100);
+    for (let i = 0; i < warmup; i++) {
       await gql(api.url, 'mutation($i: SendEventInput!) { sendEvent(input: $i) { event { id } } }', { i: { eventType, payload: { warmup: i } } });
       await sleep(1000 / eventsPerSecond);
     }
-    for (let waited = 0; waited < 30_000 && (await receiver.count()) < Math.min(eventsPerSecond * 2, 100) * 5; waited += 100) await sleep(100);
+    for (let waited = 0; waited < 30_000 && (await receiver.count()) < warmup * 5; waited += 100) await sleep(100);
     await receiver.reset();
     const sentAt = new Map<string, number>();
     const interval = 1000 / eventsPerSecond;
