@@ -28,19 +28,40 @@ export function checkPayload(services: Services, payload: unknown, param = 'inpu
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw invalid(param, 'payload must be a JSON object');
   }
-  const json = JSON.stringify(payload);
-  // Postgres jsonb cannot hold NUL characters.
-  if (json.includes('\\u0000')) throw invalid(param, 'payload strings must not contain NUL (\\u0000) characters');
-  const bytes = Buffer.byteLength(json);
+  const bytes = Buffer.byteLength(JSON.stringify(payload));
   if (bytes > services.config.maxPayloadBytes) {
     throw new HookyardError('PAYLOAD_TOO_LARGE', `payload is ${bytes} bytes; the limit is ${services.config.maxPayloadBytes}`, {
       param,
       limitBytes: services.config.maxPayloadBytes,
     });
   }
+  const bad = unstorableString(payload);
+  if (bad) throw invalid(param, bad);
 }
 
-/** Stores the event and one PENDING delivery per matching ACTIVE endpoint, in one transaction. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Why Postgres's jsonb would refuse a string of this payload (keys included), if it would. */
+function unstorableString(payload: unknown): string | null {
+  const stack: unknown[] = [payload];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    const strings = typeof value === 'string' ? [value] : [];
+    if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        strings.push(k);
+        stack.push(v);
+      }
+    }
+    for (const str of strings) {
+      if (str.includes('\u0000')) return 'payload strings must not contain NUL (\\u0000) characters';
+      if (LONE_SURROGATE.test(str)) return 'payload strings must be valid Unicode (no unpaired surrogate \\uD800-\\uDFFF)';
+    }
+  }
+  return null;
+}
+
+/** Stores the event and one PENDING delivery per matching ACTIVE endpoint, in one statement. */
 export async function sendEvent(services: Services, tenantId: string, input: NewEvent): Promise<SentEvent> {
   const type = checkEventType(input.eventType, 'input.eventType');
   checkPayload(services, input.payload);

@@ -68,11 +68,21 @@ describe('sendEvent', () => {
     [{ eventType: 'a', payload: 'text' }, 'VALIDATION_FAILED', 'input.payload'],
     [{ eventType: 'a', payload: {}, idempotencyKey: 'has space' }, 'VALIDATION_FAILED', 'input.idempotencyKey'],
     [{ eventType: 'a', payload: { blob: 'x'.repeat(3000) } }, 'PAYLOAD_TOO_LARGE', 'input.payload'],
+    // Strings Postgres's jsonb refuses: a NUL, an unpaired surrogate in a value or in a key.
+    [{ eventType: 'a', payload: { s: 'a\u0000b' } }, 'VALIDATION_FAILED', 'input.payload'],
+    [{ eventType: 'a', payload: { deep: [{ s: 'x\ud800' }] } }, 'VALIDATION_FAILED', 'input.payload'],
+    [{ eventType: 'a', payload: { '\udc00': 1 } }, 'VALIDATION_FAILED', 'input.payload'],
   ])('rejects %j with %s, writing nothing', async (input, code, param) => {
     const before = [await db().event.count(), await db().delivery.count()];
     const res = await t.gql(SendEvent, { input: input as never });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code, param });
     expect([await db().event.count(), await db().delivery.count()]).toEqual(before);
+  });
+
+  it('stores text that only looks like the refused characters, and paired surrogates', async () => {
+    const payload = { s: 'a literal \\u0000 and \\ud800', emoji: '😀', ['😀']: true };
+    const sent = await t.ok(SendEvent, { input: { eventType: 'text.ok', payload } });
+    expect(sent.sendEvent.event.payload).toEqual(payload);
   });
 
   it('rejects wrongly typed variables with VALIDATION_FAILED naming the variable', async () => {
