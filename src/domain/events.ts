@@ -24,47 +24,37 @@ export interface SentEvent {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-export function checkPayload(services: Services, payload: unknown, param = 'input.payload'): void {
+// In JSON.stringify's output the only \u escapes are control characters and unpaired surrogates
+// (paired ones are written as they are). Of those, jsonb refuses NUL and unpaired surrogates; an
+// even run of backslashes before one means the text merely spells it.
+const UNSTORABLE = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/;
+
+/** Checks an event payload and returns it serialized (once, for the statement that stores it). */
+export function checkPayload(services: Services, payload: unknown, param = 'input.payload'): string {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw invalid(param, 'payload must be a JSON object');
   }
-  const bytes = Buffer.byteLength(JSON.stringify(payload));
+  const json = JSON.stringify(payload);
+  const bytes = Buffer.byteLength(json);
   if (bytes > services.config.maxPayloadBytes) {
     throw new HookyardError('PAYLOAD_TOO_LARGE', `payload is ${bytes} bytes; the limit is ${services.config.maxPayloadBytes}`, {
       param,
       limitBytes: services.config.maxPayloadBytes,
     });
   }
-  const bad = unstorableString(payload);
-  if (bad) throw invalid(param, bad);
-}
-
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Why Postgres's jsonb would refuse a string of this payload (keys included), if it would. */
-function unstorableString(payload: unknown): string | null {
-  const stack: unknown[] = [payload];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    const strings = typeof value === 'string' ? [value] : [];
-    if (value !== null && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        strings.push(k);
-        stack.push(v);
-      }
-    }
-    for (const str of strings) {
-      if (str.includes('\u0000')) return 'payload strings must not contain NUL (\\u0000) characters';
-      if (LONE_SURROGATE.test(str)) return 'payload strings must be valid Unicode (no unpaired surrogate \\uD800-\\uDFFF)';
-    }
+  const bad = UNSTORABLE.exec(json);
+  if (bad) {
+    throw invalid(param, bad[1] === '0000'
+      ? 'payload strings must not contain NUL (\\u0000) characters'
+      : 'payload strings must be valid Unicode (no unpaired surrogate \\uD800-\\uDFFF)');
   }
-  return null;
+  return json;
 }
 
 /** Stores the event and one PENDING delivery per matching ACTIVE endpoint, in one statement. */
 export async function sendEvent(services: Services, tenantId: string, input: NewEvent): Promise<SentEvent> {
   const type = checkEventType(input.eventType, 'input.eventType');
-  checkPayload(services, input.payload);
+  const payloadJson = checkPayload(services, input.payload);
   const key = input.idempotencyKey ?? null;
   if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
     throw invalid('input.idempotencyKey', 'idempotencyKey must be 1-255 visible ASCII characters');
@@ -97,7 +87,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
     eventId,
     tenantId,
     type,
-    JSON.stringify(input.payload),
+    payloadJson,
     key,
     input.test ?? false,
     input.test ? 'test' : 'event',
