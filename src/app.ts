@@ -15,6 +15,7 @@ import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
 import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import type { Services } from './services.js';
 
@@ -32,6 +33,7 @@ export interface App {
   readonly yoga: HookyardYoga;
   readonly dispatcher: Dispatcher | undefined;
   readonly database: Database;
+  readonly metrics: Metrics;
   start(): Promise<Running>;
   stop(): Promise<void>;
 }
@@ -48,6 +50,15 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let dispatcher: Dispatcher | undefined;
   let http: { server: Server; closeWebSockets(): void } | undefined;
   let started = false;
+  const metrics = new Metrics({
+    // Counted by the partial index of live work; cached in Metrics so scrapes cannot load the database.
+    countPending: async () => {
+      const [row] = await need(database, 'database').prisma.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM "Delivery" WHERE status = 'PENDING'`,
+      );
+      return row?.n ?? 0;
+    },
+  });
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} is available after start()`);
@@ -57,6 +68,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   const app: App = {
     config,
     logger,
+    metrics,
     get services() {
       return need(services, 'services');
     },
@@ -85,6 +97,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       services = {
         config,
         logger,
+        metrics,
         pubsub: pubsub.pubsub,
         outbox,
         rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(),
@@ -101,7 +114,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
-        dispatcher = new Dispatcher({ config, logger, pubsub: services.pubsub, outbox, workSignal });
+        dispatcher = new Dispatcher({ config, logger, metrics, pubsub: services.pubsub, outbox, workSignal });
         dispatcher.start();
       }
       const port = (http.server.address() as AddressInfo).port;

@@ -30,6 +30,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Most a Retry-After header may push the next attempt out. */
   maxRetryAfterMs: number;
+  /** Bearer token GET /metrics requires; unset: open, as Prometheus scrapers expect. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -131,6 +133,7 @@ export function loadConfig(env: Env = process.env): Config {
     pollIntervalMs: int('HOOKYARD_POLL_INTERVAL_MS', 1_000, 10, 60_000),
     shutdownGraceMs: int('HOOKYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     maxRetryAfterMs: int('HOOKYARD_MAX_RETRY_AFTER_MS', 3_600_000, 0, 86_400_000),
+    metricsToken: str('HOOKYARD_METRICS_TOKEN'),
   };
   if (config.leaseMs <= config.deliveryTimeoutMs) {
     problems.push('HOOKYARD_LEASE_MS: must be longer than HOOKYARD_DELIVERY_TIMEOUT_MS (a claim must outlive its send)');

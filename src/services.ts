@@ -2,6 +2,7 @@
 // here: it is imported from src/db/client.ts.
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
 import type { HookyardPubSub } from './pubsub.js';
 import type { OutboxRelay } from './domain/outbox.js';
 import type { RateLimiter } from './domain/rateLimit.js';
@@ -9,6 +10,7 @@ import type { RateLimiter } from './domain/rateLimit.js';
 export interface Services {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   pubsub: HookyardPubSub;
   rateLimiter: RateLimiter;
   /** Publishes final status changes that were written to the outbox with the change. */

@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
 import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
 import { EndpointRateLimits } from './rateLimiter.js';
 import { nextDelay } from './schedule.js';
@@ -33,6 +34,7 @@ interface Pending {
 export interface DispatcherDeps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   pubsub: HookyardPubSub;
   outbox: OutboxRelay;
   workSignal: WorkSignal;
@@ -44,6 +46,7 @@ export class Dispatcher {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly pubsub: HookyardPubSub;
+  private readonly metrics: Metrics;
   private readonly outbox: OutboxRelay;
   private readonly sender: Sender;
   private readonly rateLimits = new EndpointRateLimits();
@@ -69,6 +72,7 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.config = deps.config;
     this.pubsub = deps.pubsub;
+    this.metrics = deps.metrics;
     this.outbox = deps.outbox;
     this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner });
     this.sender =
@@ -227,6 +231,8 @@ export class Dispatcher {
       return;
     }
     const completion = this.outcomeToCompletion(c, attemptNumber, outcome);
+    this.metrics.attempt(outcome, outcome.durationMs, c.dueAt, outcome.startedAt);
+    if (completion.status === 'DELIVERED' || completion.status === 'FAILED') this.metrics.finished(completion.status);
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, nextAttemptAt: completion.nextAttemptAt }, 'attempt failed');
     if (outcome.responseStatus === 410) {

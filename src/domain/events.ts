@@ -101,6 +101,8 @@ export async function sendEvent(services: Services, tenantId: string, input: New
     return existing;
   }
   const created = stored.created;
+  services.metrics.eventsIngested();
+  services.metrics.deliveriesQueued(input.test ? 'test' : 'event', created.length);
 
   if (created.length > 0) {
     const occurredAt = new Date().toISOString();
