@@ -16,6 +16,7 @@ import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { startTracing, type Tracing } from './tracing.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import type { Services } from './services.js';
 
@@ -50,6 +51,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let dispatcher: Dispatcher | undefined;
   let http: { server: Server; closeWebSockets(): void } | undefined;
   let started = false;
+  let tracing: Tracing | undefined;
   const metrics = new Metrics({
     // Counted by the partial index of live work; cached in Metrics so scrapes cannot load the database.
     countPending: async () => {
@@ -85,6 +87,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     async start() {
       if (started) throw new Error('already started');
       started = true;
+      // First, so that everything after it (Prisma, undici) reports to the provider it registers.
+      if (config.otelEndpoint) tracing = await startTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName }, logger);
       database = await openDatabase(config, logger);
       await migrate(database, logger);
       if (config.bootstrapApiKey) await bootstrapApiKey(config.bootstrapApiKey);
@@ -144,6 +148,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       await redis?.quit().catch(() => {});
       logger.info('stopping: 4/5 database');
       await database?.close();
+      await tracing?.shutdown();
       logger.info('stopping: 5/5 stopped');
     },
   };

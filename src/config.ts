@@ -32,6 +32,9 @@ export interface Config {
   maxRetryAfterMs: number;
   /** Bearer token GET /metrics requires; unset: open, as Prometheus scrapers expect. */
   metricsToken: string | undefined;
+  /** OTLP/HTTP base URL; tracing is on only when set (the OpenTelemetry variable name). */
+  otelEndpoint: string | undefined;
+  otelServiceName: string;
 }
 
 export class ConfigError extends Error {
@@ -134,6 +137,8 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: int('HOOKYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     maxRetryAfterMs: int('HOOKYARD_MAX_RETRY_AFTER_MS', 3_600_000, 0, 86_400_000),
     metricsToken: str('HOOKYARD_METRICS_TOKEN'),
+    otelEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    otelServiceName: str('OTEL_SERVICE_NAME') ?? 'hookyard',
   };
   if (config.leaseMs <= config.deliveryTimeoutMs) {
     problems.push('HOOKYARD_LEASE_MS: must be longer than HOOKYARD_DELIVERY_TIMEOUT_MS (a claim must outlive its send)');

@@ -10,6 +10,7 @@ import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { inSpan, SpanStatusCode } from '../tracing.js';
 import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
 import { EndpointRateLimits } from './rateLimiter.js';
 import { nextDelay } from './schedule.js';
@@ -215,10 +216,16 @@ export class Dispatcher {
       } else {
         await this.rateLimits.take(c.endpointId, c.rateLimitPerSecond, signal);
         const body = JSON.stringify({ id: c.eventId, type: c.eventType, timestamp: c.eventCreatedAt.toISOString(), data: c.payload });
-        outcome = await this.sender.send(
-          { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets, body },
-          signal,
-        );
+        const attrs = { 'hookyard.delivery.id': c.id, 'hookyard.event.id': c.eventId, 'hookyard.endpoint.id': c.endpointId, 'hookyard.attempt': attemptNumber, 'hookyard.delivery.trigger': c.trigger };
+        outcome = await inSpan('hookyard.delivery.attempt', attrs, async (span) => {
+          const o = await this.sender.send(
+            { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets, body },
+            signal,
+          );
+          if (o.responseStatus !== null) span.setAttribute('http.response.status_code', o.responseStatus);
+          if (!o.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error ?? 'attempt failed' });
+          return o;
+        }, { traceparent: c.traceparent });
       }
     } catch (err) {
       outcome = { ok: false, startedAt: new Date(), durationMs: 0, responseStatus: null, responseBody: null, retryAfterMs: null,

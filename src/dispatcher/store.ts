@@ -19,6 +19,8 @@ export interface Claimed {
   headers: Record<string, string>;
   rateLimitPerSecond: number | null;
   secrets: string[];
+  /** The sendEvent call's trace context: attempts are its children. */
+  traceparent: string | null;
   /** When the attempt was due (null for a lease taken over): the start of the lag metric. */
   dueAt: Date | null;
   /** PENDING for due work, SENDING for a lease taken over from a dead instance. */
@@ -33,7 +35,7 @@ export interface EndpointCapacity {
 
 const RETURNING = `
   d.id, d."tenantId", d."endpointId", d."eventId", d."eventType", d."attemptCount", d.trigger, d."nextAttemptAt" AS "dueAt",
-  ev.payload, ev."createdAt" AS "eventCreatedAt", e.url, e.headers, e."rateLimitPerSecond",
+  ev.payload, ev."createdAt" AS "eventCreatedAt", ev.traceparent, e.url, e.headers, e."rateLimitPerSecond",
   coalesce((SELECT array_agg(s.secret ORDER BY s."createdAt" DESC) FROM "EndpointSecret" s
             WHERE s."endpointId" = e.id AND (s."expiresAt" IS NULL OR s."expiresAt" > now())), '{}') AS secrets`;
 
