@@ -16,6 +16,7 @@ import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { openSecretBox, resealSecrets } from './security/secretKeys.js';
 import { startTracing, type Tracing } from './tracing.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import type { Services } from './services.js';
@@ -89,8 +90,10 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       started = true;
       // First, so that everything after it (Prisma, undici) reports to the provider it registers.
       if (config.otelEndpoint) tracing = await startTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName }, logger);
+      const secretBox = await openSecretBox(config, logger);
       database = await openDatabase(config, logger);
       await migrate(database, logger);
+      await resealSecrets(database.prisma, secretBox, logger);
       if (config.bootstrapApiKey) await bootstrapApiKey(config.bootstrapApiKey);
       pubsub = createHookyardPubSub(config.redisUrl);
       if (config.redisUrl) redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
@@ -102,6 +105,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         config,
         logger,
         metrics,
+        secretBox,
         pubsub: pubsub.pubsub,
         outbox,
         rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(),
@@ -118,7 +122,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
-        dispatcher = new Dispatcher({ config, logger, metrics, pubsub: services.pubsub, outbox, workSignal });
+        dispatcher = new Dispatcher({ config, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal });
         dispatcher.start();
       }
       const port = (http.server.address() as AddressInfo).port;

@@ -1,4 +1,5 @@
 // The only reader of process.env. Parsed once at start; every problem is reported together.
+import { parseKey } from './security/secretBox.js';
 
 export type Role = 'all' | 'api' | 'dispatcher';
 
@@ -35,6 +36,8 @@ export interface Config {
   /** OTLP/HTTP base URL; tracing is on only when set (the OpenTelemetry variable name). */
   otelEndpoint: string | undefined;
   otelServiceName: string;
+  /** Keys for signing secrets at rest (HOOKYARD_ENCRYPTION_KEY, comma-separated): the first seals, all open. */
+  encryptionKeys: Buffer[];
 }
 
 export class ConfigError extends Error {
@@ -54,6 +57,16 @@ export function parseDuration(text: string): number | undefined {
 }
 
 type Env = Record<string, string | undefined>;
+
+function encryptionKeys(raw: string | undefined, problems: string[]): Buffer[] {
+  if (raw === undefined) return [];
+  const keys = raw.split(',').map((part) => parseKey(part));
+  if (keys.some((k) => k === undefined)) {
+    problems.push('HOOKYARD_ENCRYPTION_KEY: expected comma-separated 32-byte keys, base64 or hex (`openssl rand -base64 32`), the one to encrypt with first');
+    return [];
+  }
+  return keys as Buffer[];
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -139,6 +152,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsToken: str('HOOKYARD_METRICS_TOKEN'),
     otelEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     otelServiceName: str('OTEL_SERVICE_NAME') ?? 'hookyard',
+    encryptionKeys: encryptionKeys(str('HOOKYARD_ENCRYPTION_KEY'), problems),
   };
   if (config.leaseMs <= config.deliveryTimeoutMs) {
     problems.push('HOOKYARD_LEASE_MS: must be longer than HOOKYARD_DELIVERY_TIMEOUT_MS (a claim must outlive its send)');

@@ -10,6 +10,7 @@ import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { SecretBox } from '../security/secretBox.js';
 import { inSpan, SpanStatusCode } from '../tracing.js';
 import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
 import { EndpointRateLimits } from './rateLimiter.js';
@@ -36,6 +37,7 @@ export interface DispatcherDeps {
   config: Config;
   logger: Logger;
   metrics: Metrics;
+  secretBox: SecretBox;
   pubsub: HookyardPubSub;
   outbox: OutboxRelay;
   workSignal: WorkSignal;
@@ -48,6 +50,7 @@ export class Dispatcher {
   private readonly log: Logger;
   private readonly pubsub: HookyardPubSub;
   private readonly metrics: Metrics;
+  private readonly secretBox: SecretBox;
   private readonly outbox: OutboxRelay;
   private readonly sender: Sender;
   private readonly rateLimits = new EndpointRateLimits();
@@ -74,6 +77,7 @@ export class Dispatcher {
     this.config = deps.config;
     this.pubsub = deps.pubsub;
     this.metrics = deps.metrics;
+    this.secretBox = deps.secretBox;
     this.outbox = deps.outbox;
     this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner });
     this.sender =
@@ -219,7 +223,7 @@ export class Dispatcher {
         const attrs = { 'hookyard.delivery.id': c.id, 'hookyard.event.id': c.eventId, 'hookyard.endpoint.id': c.endpointId, 'hookyard.attempt': attemptNumber, 'hookyard.delivery.trigger': c.trigger };
         outcome = await inSpan('hookyard.delivery.attempt', attrs, async (span) => {
           const o = await this.sender.send(
-            { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets, body },
+            { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets.map((s) => this.secretBox.open(s, c.endpointId)), body },
             signal,
           );
           if (o.responseStatus !== null) span.setAttribute('http.response.status_code', o.responseStatus);
