@@ -73,11 +73,14 @@ export async function startReceiverProc(env: Record<string, string> = {}) {
   };
 }
 
+/** Shared by every instance of one run, as a deployment's instances share theirs. */
+const BENCH_ENCRYPTION_KEY = 'YmVuY2gta2V5LWZvci1ob29reWFyZC1iZW5jaGVzLTA=';
+
 export async function startHookyard(env: Record<string, string>, nodeArgs: string[] = []) {
   const p = await spawnTs(
     'src/main.ts',
     ['serve'],
-    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true', ...env },
+    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true', HOOKYARD_ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY, ...env },
     (l) => l.includes('"hookyard started"'),
     nodeArgs,
   );

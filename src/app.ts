@@ -15,6 +15,9 @@ import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
 import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { openSecretBox, resealSecrets } from './security/secretKeys.js';
+import { startTracing, type Tracing } from './tracing.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import type { Services } from './services.js';
 
@@ -32,6 +35,7 @@ export interface App {
   readonly yoga: HookyardYoga;
   readonly dispatcher: Dispatcher | undefined;
   readonly database: Database;
+  readonly metrics: Metrics;
   start(): Promise<Running>;
   stop(): Promise<void>;
 }
@@ -48,6 +52,16 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let dispatcher: Dispatcher | undefined;
   let http: { server: Server; closeWebSockets(): void } | undefined;
   let started = false;
+  let tracing: Tracing | undefined;
+  const metrics = new Metrics({
+    // Counted by the partial index of live work; cached in Metrics so scrapes cannot load the database.
+    countPending: async () => {
+      const [row] = await need(database, 'database').prisma.$queryRawUnsafe<{ n: number }[]>(
+        `SELECT count(*)::int AS n FROM "Delivery" WHERE status = 'PENDING'`,
+      );
+      return row?.n ?? 0;
+    },
+  });
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} is available after start()`);
@@ -57,6 +71,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   const app: App = {
     config,
     logger,
+    metrics,
     get services() {
       return need(services, 'services');
     },
@@ -73,8 +88,12 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     async start() {
       if (started) throw new Error('already started');
       started = true;
+      // First, so that everything after it (Prisma, undici) reports to the provider it registers.
+      if (config.otelEndpoint) tracing = await startTracing({ endpoint: config.otelEndpoint, serviceName: config.otelServiceName }, logger);
+      const secretBox = await openSecretBox(config, logger);
       database = await openDatabase(config, logger);
       await migrate(database, logger);
+      await resealSecrets(database.prisma, secretBox, logger);
       if (config.bootstrapApiKey) await bootstrapApiKey(config.bootstrapApiKey);
       pubsub = createHookyardPubSub(config.redisUrl);
       if (config.redisUrl) redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
@@ -85,6 +104,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       services = {
         config,
         logger,
+        metrics,
+        secretBox,
         pubsub: pubsub.pubsub,
         outbox,
         rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(),
@@ -101,7 +122,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
-        dispatcher = new Dispatcher({ config, logger, pubsub: services.pubsub, outbox, workSignal });
+        dispatcher = new Dispatcher({ config, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal });
         dispatcher.start();
       }
       const port = (http.server.address() as AddressInfo).port;
@@ -131,6 +152,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       await redis?.quit().catch(() => {});
       logger.info('stopping: 4/5 database');
       await database?.close();
+      await tracing?.shutdown();
       logger.info('stopping: 5/5 stopped');
     },
   };

@@ -1,4 +1,5 @@
 // The only reader of process.env. Parsed once at start; every problem is reported together.
+import { parseKey } from './security/secretBox.js';
 
 export type Role = 'all' | 'api' | 'dispatcher';
 
@@ -30,6 +31,13 @@ export interface Config {
   shutdownGraceMs: number;
   /** Most a Retry-After header may push the next attempt out. */
   maxRetryAfterMs: number;
+  /** Bearer token GET /metrics requires; unset: open, as Prometheus scrapers expect. */
+  metricsToken: string | undefined;
+  /** OTLP/HTTP base URL; tracing is on only when set (the OpenTelemetry variable name). */
+  otelEndpoint: string | undefined;
+  otelServiceName: string;
+  /** Keys for signing secrets at rest (HOOKYARD_ENCRYPTION_KEY, comma-separated): the first seals, all open. */
+  encryptionKeys: Buffer[];
 }
 
 export class ConfigError extends Error {
@@ -49,6 +57,16 @@ export function parseDuration(text: string): number | undefined {
 }
 
 type Env = Record<string, string | undefined>;
+
+function encryptionKeys(raw: string | undefined, problems: string[]): Buffer[] {
+  if (raw === undefined) return [];
+  const keys = raw.split(',').map((part) => parseKey(part));
+  if (keys.some((k) => k === undefined)) {
+    problems.push('HOOKYARD_ENCRYPTION_KEY: expected comma-separated 32-byte keys, base64 or hex (`openssl rand -base64 32`), the one to encrypt with first');
+    return [];
+  }
+  return keys as Buffer[];
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -131,6 +149,10 @@ export function loadConfig(env: Env = process.env): Config {
     pollIntervalMs: int('HOOKYARD_POLL_INTERVAL_MS', 1_000, 10, 60_000),
     shutdownGraceMs: int('HOOKYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     maxRetryAfterMs: int('HOOKYARD_MAX_RETRY_AFTER_MS', 3_600_000, 0, 86_400_000),
+    metricsToken: str('HOOKYARD_METRICS_TOKEN'),
+    otelEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    otelServiceName: str('OTEL_SERVICE_NAME') ?? 'hookyard',
+    encryptionKeys: encryptionKeys(str('HOOKYARD_ENCRYPTION_KEY'), problems),
   };
   if (config.leaseMs <= config.deliveryTimeoutMs) {
     problems.push('HOOKYARD_LEASE_MS: must be longer than HOOKYARD_DELIVERY_TIMEOUT_MS (a claim must outlive its send)');

@@ -2,6 +2,8 @@
 // here: it is imported from src/db/client.ts.
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { SecretBox } from './security/secretBox.js';
 import type { HookyardPubSub } from './pubsub.js';
 import type { OutboxRelay } from './domain/outbox.js';
 import type { RateLimiter } from './domain/rateLimit.js';
@@ -9,6 +11,9 @@ import type { RateLimiter } from './domain/rateLimit.js';
 export interface Services {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
+  /** Seals endpoint signing secrets for storage and opens them to sign. */
+  secretBox: SecretBox;
   pubsub: HookyardPubSub;
   rateLimiter: RateLimiter;
   /** Publishes final status changes that were written to the outbox with the change. */

@@ -2,10 +2,8 @@
 // embedded PGlite database in the data directory. One Hookyard instance per process.
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Config } from '../config.js';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
@@ -86,6 +84,8 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
   await mkdir(dataDir, { recursive: true });
   const releaseLock = await lockDataDir(dataDir);
   try {
+    // Imported only when used: loading PGlite costs ~40 MB of RSS that a PostgreSQL instance never needs.
+    const [{ PGlite }, { PrismaPGlite }] = await Promise.all([import('@electric-sql/pglite'), import('pglite-prisma-adapter')]);
     const pglite = await PGlite.create(join(dataDir, 'pgdata'));
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
     logger.info({ dataDir }, 'embedded database open');

@@ -9,6 +9,9 @@ import type { Config } from '../config.js';
 import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { SecretBox } from '../security/secretBox.js';
+import { inSpan, SpanStatusCode } from '../tracing.js';
 import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
 import { EndpointRateLimits } from './rateLimiter.js';
 import { nextDelay } from './schedule.js';
@@ -33,6 +36,8 @@ interface Pending {
 export interface DispatcherDeps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
+  secretBox: SecretBox;
   pubsub: HookyardPubSub;
   outbox: OutboxRelay;
   workSignal: WorkSignal;
@@ -44,6 +49,8 @@ export class Dispatcher {
   private readonly config: Config;
   private readonly log: Logger;
   private readonly pubsub: HookyardPubSub;
+  private readonly metrics: Metrics;
+  private readonly secretBox: SecretBox;
   private readonly outbox: OutboxRelay;
   private readonly sender: Sender;
   private readonly rateLimits = new EndpointRateLimits();
@@ -69,6 +76,8 @@ export class Dispatcher {
   constructor(deps: DispatcherDeps) {
     this.config = deps.config;
     this.pubsub = deps.pubsub;
+    this.metrics = deps.metrics;
+    this.secretBox = deps.secretBox;
     this.outbox = deps.outbox;
     this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner });
     this.sender =
@@ -211,10 +220,16 @@ export class Dispatcher {
       } else {
         await this.rateLimits.take(c.endpointId, c.rateLimitPerSecond, signal);
         const body = JSON.stringify({ id: c.eventId, type: c.eventType, timestamp: c.eventCreatedAt.toISOString(), data: c.payload });
-        outcome = await this.sender.send(
-          { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets, body },
-          signal,
-        );
+        const attrs = { 'hookyard.delivery.id': c.id, 'hookyard.event.id': c.eventId, 'hookyard.endpoint.id': c.endpointId, 'hookyard.attempt': attemptNumber, 'hookyard.delivery.trigger': c.trigger };
+        outcome = await inSpan('hookyard.delivery.attempt', attrs, async (span) => {
+          const o = await this.sender.send(
+            { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets.map((s) => this.secretBox.open(s, c.endpointId)), body },
+            signal,
+          );
+          if (o.responseStatus !== null) span.setAttribute('http.response.status_code', o.responseStatus);
+          if (!o.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error ?? 'attempt failed' });
+          return o;
+        }, { traceparent: c.traceparent });
       }
     } catch (err) {
       outcome = { ok: false, startedAt: new Date(), durationMs: 0, responseStatus: null, responseBody: null, retryAfterMs: null,
@@ -227,6 +242,8 @@ export class Dispatcher {
       return;
     }
     const completion = this.outcomeToCompletion(c, attemptNumber, outcome);
+    this.metrics.attempt(outcome, outcome.durationMs, c.dueAt, outcome.startedAt);
+    if (completion.status === 'DELIVERED' || completion.status === 'FAILED') this.metrics.finished(completion.status);
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, nextAttemptAt: completion.nextAttemptAt }, 'attempt failed');
     if (outcome.responseStatus === 410) {

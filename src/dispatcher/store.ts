@@ -19,6 +19,10 @@ export interface Claimed {
   headers: Record<string, string>;
   rateLimitPerSecond: number | null;
   secrets: string[];
+  /** The sendEvent call's trace context: attempts are its children. */
+  traceparent: string | null;
+  /** When the attempt was due (null for a lease taken over): the start of the lag metric. */
+  dueAt: Date | null;
   /** PENDING for due work, SENDING for a lease taken over from a dead instance. */
   previousStatus: DeliveryStatus;
 }
@@ -30,8 +34,8 @@ export interface EndpointCapacity {
 }
 
 const RETURNING = `
-  d.id, d."tenantId", d."endpointId", d."eventId", d."eventType", d."attemptCount", d.trigger,
-  ev.payload, ev."createdAt" AS "eventCreatedAt", e.url, e.headers, e."rateLimitPerSecond",
+  d.id, d."tenantId", d."endpointId", d."eventId", d."eventType", d."attemptCount", d.trigger, d."nextAttemptAt" AS "dueAt",
+  ev.payload, ev."createdAt" AS "eventCreatedAt", ev.traceparent, e.url, e.headers, e."rateLimitPerSecond",
   coalesce((SELECT array_agg(s.secret ORDER BY s."createdAt" DESC) FROM "EndpointSecret" s
             WHERE s."endpointId" = e.id AND (s."expiresAt" IS NULL OR s."expiresAt" > now())), '{}') AS secrets`;
 
@@ -98,7 +102,7 @@ export async function takeOverExpired(owner: string, leaseMs: number, limit: num
     owner,
     leaseMs / 1000,
   );
-  return rows.map((r) => ({ ...r, previousStatus: 'SENDING' as const }));
+  return rows.map((r) => ({ ...r, dueAt: null, previousStatus: 'SENDING' as const }));
 }
 
 export interface Completion {

@@ -3,6 +3,7 @@ import { HookyardError, invalid } from '../errors.js';
 import { newId } from '../ids.js';
 import { publishStatusChanges } from '../pubsub.js';
 import type { Services } from '../services.js';
+import { currentTraceparent } from '../tracing.js';
 import { eventType as checkEventType, filterMatches } from './validate.js';
 
 export interface NewEvent {
@@ -71,8 +72,8 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   const deliveryIds = targets.map(() => newId('delivery'));
   const [stored] = await db().$queryRawUnsafe<{ eventId: string | null; created: { id: string; endpointId: string }[] }[]>(
     `WITH ev AS (
-       INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6)
+       INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $10)
        ON CONFLICT ("tenantId", "idempotencyKey") DO NOTHING
        RETURNING id
      ), dl AS (
@@ -93,6 +94,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
     input.test ? 'test' : 'event',
     deliveryIds,
     targets.map((e) => e.id),
+    currentTraceparent(),
   );
   if (!stored?.eventId) {
     // The idempotency key was taken (now, or by a request racing this one): that event is the answer.
@@ -101,6 +103,8 @@ export async function sendEvent(services: Services, tenantId: string, input: New
     return existing;
   }
   const created = stored.created;
+  services.metrics.eventsIngested();
+  services.metrics.deliveriesQueued(input.test ? 'test' : 'event', created.length);
 
   if (created.length > 0) {
     const occurredAt = new Date().toISOString();

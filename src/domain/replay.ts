@@ -41,6 +41,7 @@ async function limit(services: Services, kind: 'replay' | 'testfire', endpointId
 
 function announce(services: Services, tenantId: string, rows: { id: string; endpointId: string; eventId: string }[]): void {
   if (rows.length === 0) return;
+  services.metrics.deliveriesQueued('replay', rows.length);
   const occurredAt = new Date().toISOString();
   publishStatusChanges(
     services.pubsub,

@@ -163,8 +163,10 @@ builder.mutationFields((t) => ({
         rateLimitPerSecond: check.intInRange(input.rateLimitPerSecond, 'input.rateLimitPerSecond', 1, 10_000),
       };
       const secret = generateSecret();
+      const endpointId = newId('endpoint');
+      const sealed = ctx.services.secretBox.seal(secret, endpointId);
       const endpoint = await db().endpoint.create({
-        data: { id: newId('endpoint'), tenantId: tenant, ...data, secrets: { create: { id: newId('secret'), secret } } },
+        data: { id: endpointId, tenantId: tenant, ...data, secrets: { create: { id: newId('secret'), secret: sealed } } },
         select: { id: true },
       });
       ctx.services.logger.info({ endpointId: endpoint.id, tenantId: tenant }, 'endpoint created');
@@ -236,7 +238,7 @@ builder.mutationFields((t) => ({
           data: { expiresAt: until },
         }),
         db().endpointSecret.deleteMany({ where: { endpointId: id, expiresAt: { lte: new Date() } } }),
-        db().endpointSecret.create({ data: { id: newId('secret'), endpointId: id, secret } }),
+        db().endpointSecret.create({ data: { id: newId('secret'), endpointId: id, secret: ctx.services.secretBox.seal(secret, id) } }),
       ]);
       ctx.services.logger.info({ endpointId: id, graceSeconds: grace }, 'endpoint secret rotated');
       return { endpointId: id, secret };

@@ -5,11 +5,12 @@ import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { type GraphQLArmorRejectCallback } from '@escape.tech/graphql-armor-types';
-import { GraphQLError, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import { type DefinitionNode, GraphQLError, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { authenticate } from '../auth/apiKeys.js';
 import { HookyardError } from '../errors.js';
 import type { Services } from '../services.js';
+import { inSpan } from '../tracing.js';
 import type { Auth, Context } from './context.js';
 import { schema } from './schema.js';
 
@@ -49,6 +50,28 @@ const requireAuth: Plugin<Context> = {
     if (!args.contextValue.auth) {
       setResultAndStopExecution({ errors: [new HookyardError('UNAUTHENTICATED', 'an API key is required')] });
     }
+  },
+};
+
+/**
+ * A span per query or mutation, active while it executes so that what it does (Prisma's spans, the
+ * trace context sendEvent stores) joins it. Hand-written: @envelop/opentelemetry pulls a 1.x SDK
+ * beside ours, and this is all of it we need. Subscriptions are long-lived and get no span.
+ */
+const traceOperations: Plugin<Context> = {
+  onExecute({ args, executeFn, setExecuteFn }) {
+    const operation = args.document.definitions.find((d: DefinitionNode) => d.kind === Kind.OPERATION_DEFINITION && (!args.operationName || d.name?.value === args.operationName));
+    const type = operation?.kind === Kind.OPERATION_DEFINITION ? operation.operation : 'query';
+    const name = operation?.kind === Kind.OPERATION_DEFINITION ? operation.name?.value : undefined;
+    setExecuteFn((execArgs) =>
+      inSpan(`graphql.${type}${name ? ` ${name}` : ''}`, { 'graphql.operation.type': type, 'graphql.operation.name': name ?? '' }, async (span) => {
+        const result = (await executeFn(execArgs)) as ExecutionResult;
+        if (result.errors?.length) {
+          span.setAttribute('graphql.error.codes', result.errors.map((e) => String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')).join(','));
+        }
+        return result;
+      }),
+    );
   },
 };
 
@@ -141,6 +164,7 @@ export function buildYoga(services: Services): HookyardYoga {
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
       costLimitPlugin({ maxCost: LIMITS.cost, ...armor }),
       requireAuth as Plugin,
+      ...(services.config.otelEndpoint ? [traceOperations as Plugin] : []),
       stampResults as Plugin,
     ],
   });

@@ -1,6 +1,6 @@
 // The HTTP and WebSocket front: /graphql (Yoga over HTTP, graphql-ws over WebSocket on the same
 // path), GraphiQL inlined for offline use, /health and /ready. Every response has x-request-id.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
@@ -32,6 +32,31 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+// Compared as hashes so neither the length nor a prefix of the token leaks through timing.
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = /^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+function serveMetrics(req: IncomingMessage, res: ServerResponse, services: Services, requestId: string): void {
+  const token = services.config.metricsToken;
+  if (token && !tokenMatches(req.headers.authorization, token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+    return sendJson(res, 401, { error: 'a metrics token is required (Authorization: Bearer <HOOKYARD_METRICS_TOKEN>)', requestId });
+  }
+  services.metrics.render().then(
+    ({ contentType, body }) => {
+      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+      res.end(body);
+    },
+    (err: unknown) => {
+      services.logger.warn({ err, requestId }, 'metrics collection failed');
+      sendJson(res, 503, { error: 'metrics unavailable', requestId });
+    },
+  );
 }
 
 let graphiqlPage: { plain: Buffer; gzip: Buffer } | undefined;
@@ -69,6 +94,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       );
       return;
     }
+    if (path === '/metrics' && req.method === 'GET') return serveMetrics(req, res, services, requestId);
     if (path === '/graphql' && yoga) {
       if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
         const page = graphiql();

@@ -9,6 +9,9 @@ import pg from 'pg';
 export const ADMIN_URL = process.env.HOOKYARD_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.HOOKYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** Every test instance on PostgreSQL shares this key (HOOKYARD_ENCRYPTION_KEY), as a deployment's instances would. */
+export const TEST_ENCRYPTION_KEY = 'dGVzdC1rZXktZm9yLWhvb2t5YXJkLXRlc3RzLTAxMjM=';
+
 export type DbKind = 'pglite' | 'postgres';
 
 export function testDbKind(): DbKind {

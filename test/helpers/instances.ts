@@ -1,6 +1,7 @@
 // Real Hookyard processes (`node --import tsx src/main.ts serve`), for multi-instance and crash tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { TEST_ENCRYPTION_KEY } from './db.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -21,6 +22,7 @@ export async function startInstance(env: Record<string, string>): Promise<Instan
       HOST: '127.0.0.1',
       LOG_LEVEL: 'info',
       HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
+      HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

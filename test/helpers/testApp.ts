@@ -3,7 +3,7 @@ import { buildApp, type App } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/apiKeys.js';
 import { loadConfig } from '../../src/config.js';
 import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
-import { createTestDatabase, type TestDatabase } from './db.js';
+import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from './db.js';
 
 export const BOOTSTRAP_KEY = 'hy_test_bootstrap_key_0123456789';
 
@@ -50,6 +50,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     HOST: '127.0.0.1',
     HOOKYARD_DATA_DIR: db.dataDir,
     DATABASE_URL: db.databaseUrl,
+    // PGlite runs on the key it generates in its data directory, as `npm start` does.
+    HOOKYARD_ENCRYPTION_KEY: db.databaseUrl ? TEST_ENCRYPTION_KEY : undefined,
     HOOKYARD_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
     HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true',
     HOOKYARD_POLL_INTERVAL_MS: '100',

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../helpers/db.js';
 import { startInstance } from '../helpers/instances.js';
 
 const run = promisify(execFile);
@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => database?.drop());
 
 const cli = (args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.databaseUrl!, LOG_LEVEL: 'warn', ...env } });
+  run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.databaseUrl!, HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'warn', ...env } });
 
 describe('hookyard CLI', () => {
   it('migrates, then reports the database up to date', async () => {
