@@ -24,6 +24,11 @@ const PREFIXES: [string, Shape][] = [
   ['/api/v1/webhooks/', endpointWebhooksShape],
 ];
 
+const SHAPES: Shape[] = [webhookDeliveriesShape, fastapiDeliveriesShape, endpointWebhooksShape];
+
+/** Every REST route, for the test that holds the OpenAPI document to what is served. */
+export const restRoutes = (): Route[] => SHAPES.flatMap((s) => s.routes);
+
 const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?')[0]!;
 
 function send(res: ServerResponse, result: RestResult, headers: Record<string, string> = {}): void {
@@ -35,7 +40,7 @@ function send(res: ServerResponse, result: RestResult, headers: Record<string, s
 export function createRestApi(services: Services): RestApi {
   const router = FindMyWay({ ignoreTrailingSlash: true });
   const documentText = JSON.stringify(openApiDocument);
-  for (const shape of [webhookDeliveriesShape, fastapiDeliveriesShape, endpointWebhooksShape]) {
+  for (const shape of SHAPES) {
     for (const route of shape.routes) router.on(route.method, route.path, () => {}, { shape, route });
   }
 
