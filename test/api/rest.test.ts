@@ -2,21 +2,22 @@
 // each seed's example request with this server's ids, every field its document lists, and each
 // error class. Replays really reach a receiver, with the event's webhook-id.
 import { validate, compileErrors } from '@readme/openapi-parser';
-import createClient from 'openapi-fetch';
+import type { Middleware } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { db } from '../../src/db/client.js';
-import type { paths } from '../../src/generated/rest-api.js';
 import { newId } from '../../src/ids.js';
 import { openApiDocument } from '../../src/rest/openapi.js';
 import { restRoutes } from '../../src/rest/router.js';
 import { CreateEndpoint, DisableEndpoint } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { documentChecker, restClient } from '../helpers/restClient.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
 
 const LIMITS = { replays: 3, testFires: 2, bulkCap: 2 };
 let t: TestApp;
 let rx: Receiver;
 let tenantId: string;
+let checker: Middleware;
 
 beforeAll(async () => {
   t = await startTestApp({
@@ -28,15 +29,16 @@ beforeAll(async () => {
   });
   rx = await startReceiver();
   tenantId = (await db().tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
+  checker = await documentChecker();
 });
 afterAll(async () => {
   await t?.stop();
   await rx?.close();
 });
 
-/** The typed client; `key: null` sends no credentials. */
+/** The typed client (every response checked against the document); `key: null` sends no credentials. */
 const api = (key: string | null = t.key, headers: Record<string, string> = {}) =>
-  createClient<paths>({ baseUrl: t.url, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } });
+  restClient(t.url, { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers }, checker);
 
 async function endpoint(name: string) {
   const url = `${rx.url}/${name}`;
