@@ -21,22 +21,22 @@ const RETRY_AFTER = { 'Retry-After': { description: 'Seconds until one more call
 const pathParam = (name: string, description: string) => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
 
 /** The error responses of seeds 000/001/004, in their envelope. */
-const stripeErrors = (codes: { conflict?: boolean; rateLimited?: boolean; notFound?: boolean } = {}) => ({
+const stripeErrors = (codes: { conflict?: boolean; rateLimited?: boolean; notFound?: boolean; body?: boolean } = {}) => ({
   '400': json(ref('Error'), 'Validation failure (`type: invalid_request_error`, `code: validation_failed`, `param` names the input); also a body that is not JSON.'),
   '401': json(ref('Error'), 'Authentication failure (`code: unauthenticated`).'),
   ...(codes.notFound !== false ? { '404': json(ref('Error'), 'Resource not found in this account (`code: not_found`).') } : {}),
   ...(codes.conflict ? { '409': json(ref('Error'), 'The endpoint (subscription) is disabled (`code: endpoint_disabled`).') } : {}),
-  '413': json(ref('Error'), 'Request body over 64 KiB (`code: payload_too_large`).'),
+  ...(codes.body ? { '413': json(ref('Error'), 'Request body over 64 KiB (`code: payload_too_large`).') } : {}),
   ...(codes.rateLimited ? { '429': json(ref('Error'), 'Too many manual replays of this endpoint in a minute (`code: replay_rate_limited`).', RETRY_AFTER) } : {}),
   '500': json(ref('Error'), 'Internal error; the message is masked and quotes the request id.'),
 });
 
-const sendokaErrors = (rateLimitCode: string) => ({
+const sendokaErrors = (rateLimitCode: string, body: boolean) => ({
   '400': json(ref('SendokaError'), 'Validation failure (`code: VALIDATION_FAILED`, `param`).'),
   '401': json(ref('SendokaError'), 'Missing or unknown API key (`code: UNAUTHENTICATED`).'),
   '404': json(ref('SendokaError'), 'Endpoint or delivery not found in this account (`code: NOT_FOUND`).'),
   '409': json(ref('SendokaError'), 'The endpoint is disabled (`code: ENDPOINT_DISABLED`).'),
-  '413': json(ref('SendokaError'), 'Request body over 64 KiB (`code: PAYLOAD_TOO_LARGE`).'),
+  ...(body ? { '413': json(ref('SendokaError'), 'Request body over 64 KiB (`code: PAYLOAD_TOO_LARGE`).') } : {}),
   '429': json(ref('SendokaError'), `Rate limited per endpoint (\`code: ${rateLimitCode}\`).`, RETRY_AFTER),
   '500': json(ref('SendokaError'), 'Internal error, masked.'),
 });
@@ -106,7 +106,7 @@ export const openApiDocument = {
         summary: 'Replay deliveries in bulk (seed 000)',
         description: 'Replays the oldest matching deliveries of one endpoint, at most HOOKYARD_BULK_REPLAY_CAP (default 1000) per call; `capped` says more matched.',
         requestBody: body(ref('BulkReplayRequest'), true),
-        responses: { '200': json(ref('BulkReplayResponse'), 'Bulk replay enqueued.'), ...stripeErrors({ conflict: true, rateLimited: true }) },
+        responses: { '200': json(ref('BulkReplayResponse'), 'Bulk replay enqueued.'), ...stripeErrors({ conflict: true, rateLimited: true, body: true }) },
       },
     },
     '/v1/webhook_deliveries/{id}/redeliver': {
@@ -145,7 +145,7 @@ export const openApiDocument = {
         operationId: 'replayEndpointDelivery',
         summary: 'Replay one delivery of an endpoint (seed 003)',
         parameters: [pathParam('endpoint_id', 'Endpoint id.'), pathParam('delivery_id', 'Delivery id (of that endpoint).')],
-        responses: { '200': json(ref('SendokaReplayResponse'), 'Replay enqueued.'), ...sendokaErrors('REPLAY_RATE_LIMITED') },
+        responses: { '200': json(ref('SendokaReplayResponse'), 'Replay enqueued.'), ...sendokaErrors('REPLAY_RATE_LIMITED', false) },
       },
     },
     '/api/v1/webhooks/{endpoint_id}/replay-failed': {
@@ -156,7 +156,7 @@ export const openApiDocument = {
         description: 'Failed deliveries created at or after `since` (all when omitted), oldest first, at most HOOKYARD_BULK_REPLAY_CAP per call.',
         parameters: [pathParam('endpoint_id', 'Endpoint id.')],
         requestBody: body(ref('ReplayFailedRequest'), false),
-        responses: { '200': json(ref('ReplayFailedResponse'), 'Replays queued.'), ...sendokaErrors('REPLAY_RATE_LIMITED') },
+        responses: { '200': json(ref('ReplayFailedResponse'), 'Replays queued.'), ...sendokaErrors('REPLAY_RATE_LIMITED', true) },
       },
     },
     '/api/v1/webhooks/{endpoint_id}/test-fire': {
@@ -166,7 +166,7 @@ export const openApiDocument = {
         summary: 'Send a synthetic, signed test event (`data.test: true`) to this endpoint only (seed 003)',
         parameters: [pathParam('endpoint_id', 'Endpoint id.')],
         requestBody: body(ref('TestFireRequest'), true),
-        responses: { '200': json(ref('TestFireResponse'), 'Test event queued.'), ...sendokaErrors('TEST_FIRE_RATE_LIMITED') },
+        responses: { '200': json(ref('TestFireResponse'), 'Test event queued.'), ...sendokaErrors('TEST_FIRE_RATE_LIMITED', true) },
       },
     },
   },

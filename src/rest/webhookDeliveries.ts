@@ -136,6 +136,7 @@ const routes: Route[] = [
   {
     method: 'GET',
     path: '/v1/webhook_deliveries',
+    rename: { 'query.eventType': 'event_type', 'query.createdAfter': 'created_after' },
     async run({ query, auth, requestId }) {
       onlyFields(query, LIST_PARAMS);
       const status = optionalStatus(query.get('status') ?? undefined);

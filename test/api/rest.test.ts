@@ -197,6 +197,14 @@ describe('seed 000: POST /v1/webhook_deliveries/bulk_replay', () => {
     errorLog.mockRestore();
     warnLog.mockRestore();
 
+    const notJson = await fetch(`${t.url}/v1/webhook_deliveries/bulk_replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'text/plain' },
+      body: `subscription_id=${ep.id}`,
+    });
+    expect(notJson.status).toBe(400);
+    expect((await notJson.json()).error).toMatchObject({ code: 'validation_failed', param: 'body' });
+
     const huge = await fetch(`${t.url}/v1/webhook_deliveries/bulk_replay`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
@@ -266,6 +274,10 @@ describe('seed 000: GET /v1/webhook_deliveries and /v1/webhook_deliveries/{id}',
 
     const badStatus = await api().GET('/v1/webhook_deliveries', { params: { query: { status: 'lost' as never } } });
     expect(badStatus.error?.error).toMatchObject({ code: 'validation_failed', param: 'status' });
+    const badType = await api().GET('/v1/webhook_deliveries', { params: { query: { event_type: 'no spaces' } } });
+    expect(badType.error?.error).toMatchObject({ code: 'validation_failed', param: 'event_type' });
+    const badWindow = await api().GET('/v1/webhook_deliveries', { params: { query: { created_after: '2026-05-02T00:00:00Z', created_before: '2026-05-01T00:00:00Z' } } });
+    expect(badWindow.error?.error).toMatchObject({ code: 'validation_failed', param: 'created_after' });
     const badLimit = await api().GET('/v1/webhook_deliveries', { params: { query: { limit: 1000 } } });
     expect(badLimit.error?.error).toMatchObject({ code: 'validation_failed', param: 'limit' });
     const foreignCursor = await api(t.otherKey).GET('/v1/webhook_deliveries', { params: { query: { starting_after: rows[0]!.id } } });
