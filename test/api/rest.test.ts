@@ -441,6 +441,19 @@ describe('seed 003: /api/v1/webhooks/{endpoint_id}/…', () => {
 });
 
 describe('REST routing', () => {
+  it('masks an unexpected failure as 500 in the seed envelope and logs it with the request id', async () => {
+    const errorLog = vi.spyOn(t.app.logger, 'error');
+    const read = vi.spyOn(db().delivery, 'findFirst').mockRejectedValueOnce(new Error('connection to 10.1.2.3 lost'));
+    const res = await api().GET('/v1/webhook_deliveries/{id}', { params: { path: { id: newId('delivery') } } });
+    read.mockRestore();
+    expect(res.response.status).toBe(500);
+    const requestId = res.response.headers.get('x-request-id')!;
+    expect(res.error).toEqual({ error: { type: 'api_error', code: 'internal_server_error', message: expect.stringContaining(requestId) }, request_id: requestId });
+    expect(JSON.stringify(res.error)).not.toContain('10.1.2.3');
+    expect(errorLog).toHaveBeenCalledWith(expect.objectContaining({ requestId, route: '/v1/webhook_deliveries/:id' }), 'unexpected error in a REST handler');
+    errorLog.mockRestore();
+  });
+
   it('answers unknown paths under a seed prefix in that seed\'s envelope, and leaves other paths alone', async () => {
     const unknown = await fetch(`${t.url}/v1/webhook_deliveries/${newId('delivery')}/explode`, { method: 'POST', headers: { authorization: `Bearer ${t.key}` } });
     expect(unknown.status).toBe(404);
