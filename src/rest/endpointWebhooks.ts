@@ -12,7 +12,8 @@ const routes: Route[] = [
   {
     method: 'POST',
     path: '/api/v1/webhooks/:endpoint_id/deliveries/:delivery_id/replay',
-    rename: { id: 'delivery_id' },
+    // Past the ownership check, replayDelivery's `id` errors are about the endpoint (disabled).
+    rename: { id: 'endpoint_id' },
     async run({ params, auth, services }) {
       const endpointId = parseId('endpoint', params.endpoint_id!, 'endpoint_id');
       const original = parseId('delivery', params.delivery_id!, 'delivery_id');

@@ -391,6 +391,10 @@ describe('seed 003: /api/v1/webhooks/{endpoint_id}/…', () => {
     expect(limited.response.status).toBe(429);
     expect(limited.error?.error.code).toBe('REPLAY_RATE_LIMITED');
     expect(Number(limited.response.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await t.ok(DisableEndpoint, { id: ep.id });
+    const disabled = await replay(ep.id, d!.id);
+    expect(disabled.response.status).toBe(409);
+    expect(disabled.error?.error).toMatchObject({ code: 'ENDPOINT_DISABLED', param: 'endpoint_id' });
   });
 
   it('replay-failed queues the failed deliveries since `since` (all without it), oldest first, at most the cap', async () => {
