@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import { authenticate } from '../auth/apiKeys.js';
 import type { Auth } from '../graphql/context.js';
 import { type HookyardYoga, stampErrors } from '../graphql/yoga.js';
+import { createRestApi } from '../rest/router.js';
 import type { Services } from '../services.js';
 import { dashboardAsset } from './dashboard.js';
 
@@ -78,6 +79,8 @@ function graphiql(): { plain: Buffer; gzip: Buffer } {
 export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { server: Server; closeWebSockets(): void } {
   // A JSON body can be larger than the payload it carries (escaping, other fields).
   const maxBodyBytes = services.config.maxPayloadBytes * 2 + 64 * 1024;
+  // The seeds' REST shapes (src/rest/): only where GraphQL is served too.
+  const rest = yoga ? createRestApi(services) : undefined;
 
   const server = createServer((req, res) => {
     const requestId = requestIdOf(req);
@@ -138,6 +141,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       );
       return;
     }
+    if (rest?.handles(req)) return rest.handle(req, res, requestId);
     sendJson(res, 404, { error: 'not found', requestId });
   });
 
