@@ -1,18 +1,20 @@
 // Process entry: `serve` (default), `migrate`, `keys create --tenant NAME [--name LABEL]`, and the
 // client commands (src/cli/client.ts), which talk to a running server.
 import { parseArgs } from 'node:util';
-import { buildApp } from './app.js';
-import { createApiKey } from './auth/apiKeys.js';
 import { EXIT, runClientCommand, USAGE as CLIENT_USAGE } from './cli/client.js';
 import { ConfigError, loadClientConfig, loadConfig, type Config } from './config.js';
-import { openDatabase } from './db/client.js';
-import { migrate } from './db/migrate.js';
 import { createLogger } from './logger.js';
+
+// The server, database and Prisma modules load only for the commands that use them, so `--help`
+// and the client commands start in a fraction of the time.
+const server = () => import('./app.js');
+const database = () => Promise.all([import('./db/client.js'), import('./db/migrate.js')]);
 
 const USAGE = CLIENT_USAGE;
 const CLIENT_COMMANDS = new Set(['endpoints', 'events', 'deliveries']);
 
 async function serve(config: Config): Promise<void> {
+  const { buildApp } = await server();
   const app = buildApp(config);
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -37,12 +39,13 @@ async function serve(config: Config): Promise<void> {
 
 async function withDatabase(config: Config, fn: () => Promise<void>): Promise<void> {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const database = await openDatabase(config, logger);
+  const [{ openDatabase }, { migrate }] = await database();
+  const db = await openDatabase(config, logger);
   try {
-    await migrate(database, logger);
+    await migrate(db, logger);
     await fn();
   } finally {
-    await database.close();
+    await db.close();
   }
 }
 
@@ -81,12 +84,13 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keeps running
     case 'migrate': {
       const logger = createLogger(config.logLevel);
-      const database = await openDatabase(config, logger);
+      const [{ openDatabase }, { migrate }] = await database();
+      const db = await openDatabase(config, logger);
       try {
-        const applied = await migrate(database, logger);
+        const applied = await migrate(db, logger);
         console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
       } finally {
-        await database.close();
+        await db.close();
       }
       return 0;
     }
@@ -101,6 +105,7 @@ async function main(argv: string[]): Promise<number> {
         return EXIT.usage;
       }
       const tenant = values.tenant;
+      const { createApiKey } = await import('./auth/apiKeys.js');
       await withDatabase(config, async () => {
         const { key, tenantId, id } = await createApiKey(tenant, values.name ?? 'cli');
         if (values.json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
