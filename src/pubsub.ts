@@ -20,6 +20,8 @@ export interface DeliveryStatusEvent {
 export type Topics = {
   /** Topic id: the tenant id. */
   deliveryStatusChanged: [tenantId: string, payload: DeliveryStatusEvent];
+  /** Every API instance drops its cached lookup of the key (src/auth/apiKeys.ts). */
+  apiKeyRevoked: [payload: { apiKeyId: string }];
 };
 
 export type HookyardPubSub = PubSub<Topics>;
