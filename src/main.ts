@@ -12,6 +12,9 @@ const database = () => Promise.all([import('./db/client.js'), import('./db/migra
 
 const USAGE = CLIENT_USAGE;
 const CLIENT_COMMANDS = new Set(['endpoints', 'events', 'deliveries']);
+// `keys create --tenant NAME` opens the database itself (a new tenant has no key to call with);
+// every other `keys` command goes to the running server with a key.
+const isLocalKeys = (argv: string[]) => argv[0] === 'keys' && argv[1] === 'create' && argv.some((a) => a === '--tenant' || a.startsWith('--tenant='));
 
 async function serve(config: Config): Promise<void> {
   const { buildApp } = await server();
@@ -54,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (CLIENT_COMMANDS.has(argv[0] ?? '')) {
+  if (CLIENT_COMMANDS.has(argv[0] ?? '') || (argv[0] === 'keys' && !isLocalKeys(argv))) {
     let lastProgress = '';
     return runClientCommand(argv, (flags) => loadClientConfig(flags), {
       out: (line) => console.log(line),
@@ -106,11 +109,27 @@ async function main(argv: string[]): Promise<number> {
       }
       const tenant = values.tenant;
       const { createApiKey } = await import('./auth/apiKeys.js');
-      await withDatabase(config, async () => {
-        const { key, tenantId, id } = await createApiKey(tenant, values.name ?? 'cli');
-        if (values.json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
-        else console.log(`API key for tenant ${tenant} (${tenantId}), shown once:\n${key}`);
-      });
+      const { DataDirectoryInUse } = await import('./db/client.js');
+      try {
+        await withDatabase(config, async () => {
+          const { key, tenantId, id } = await createApiKey(tenant, values.name ?? 'cli');
+          if (values.json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
+          else console.log(`API key for tenant ${tenant} (${tenantId}), shown once:\n${key}`);
+        });
+      } catch (err) {
+        if (!(err instanceof DataDirectoryInUse)) throw err;
+        // The embedded database admits one process: say what works instead of a lock error.
+        console.error(
+          [
+            `The embedded database (${err.dataDir}) is open in a running Hookyard server (pid ${err.pid}); a second process cannot open it.`,
+            `To mint the first key for tenant "${tenant}": stop that server (kill ${err.pid}), run this command again, then start the server.`,
+            `For another key of a tenant you already hold a key for, ask the running server instead:`,
+            `  hookyard keys create --name ${values.name ?? 'cli'} --server http://localhost:${config.port} --api-key <a key of that tenant>`,
+            `(With DATABASE_URL set to PostgreSQL, keys create --tenant works while servers run.)`,
+          ].join('\n'),
+        );
+        return EXIT.unavailable;
+      }
       return 0;
     }
     default:
