@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the built code (dist/, `npm run build`) with plain node when it is there and no source file
-// is newer than it; otherwise the TypeScript sources through tsx, so `hookyard` also works straight
-// from a checkout without a build (slower to start: tsx compiles on every call).
+// (src/, prisma/migrations/, dashboard/) is newer than it; otherwise the TypeScript sources through
+// tsx, so `hookyard` also works straight from a checkout (slower: tsx compiles on every call).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,9 @@ function newestSource(dir) {
   return newest;
 }
 
-const built = existsSync(stamp) && (!existsSync(join(root, 'src')) || newestSource(join(root, 'src')) <= statSync(stamp).mtimeMs);
+// What the build copies or compiles; a deployment without the sources just runs dist/.
+const inputs = ['src', 'prisma/migrations', 'dashboard'].map((dir) => join(root, dir)).filter((dir) => existsSync(dir));
+const built = existsSync(stamp) && inputs.every((dir) => newestSource(dir) <= statSync(stamp).mtimeMs);
 if (built) {
   await import('../dist/src/main.js');
 } else {
