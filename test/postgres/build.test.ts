@@ -84,6 +84,10 @@ describe('the built server (npm run build, npm run start:prod)', () => {
       expect((await page('/dashboard.js')).equals(await readFile(join(OUT, 'assets', 'dashboard.js')))).toBe(true);
       expect((await page('/')).equals(await readFile(join(OUT, 'assets', 'index.html')))).toBe(true);
       expect((await page('/graphql', 'text/html')).equals(await readFile(join(OUT, 'assets', 'graphiql.html')))).toBe(true);
+      // Compressed at build time; fetch() inflates it again.
+      const gzipped = await fetch(`${server.url}/graphql`, { headers: { accept: 'text/html', 'accept-encoding': 'gzip' } });
+      expect(gzipped.headers.get('content-encoding')).toBe('gzip');
+      expect(Buffer.from(await gzipped.arrayBuffer()).equals(await readFile(join(OUT, 'assets', 'graphiql.html')))).toBe(true);
     } finally {
       exit = await server.kill('SIGTERM');
     }
