@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
-import { bootstrapApiKey } from './auth/apiKeys.js';
+import { bootstrapApiKey, watchRevocations } from './auth/apiKeys.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
@@ -62,6 +62,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       return row?.n ?? 0;
     },
   });
+  let stopWatchingRevocations = () => {};
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} is available after start()`);
@@ -115,7 +116,10 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       const checkReady = async () => {
         await db.prisma.$queryRawUnsafe('SELECT 1');
       };
-      if (config.role !== 'dispatcher') yoga = buildYoga(services);
+      if (config.role !== 'dispatcher') {
+        yoga = buildYoga(services);
+        stopWatchingRevocations = watchRevocations(services.pubsub);
+      }
       http = createHttpServer({ yoga, services, checkReady });
       await new Promise<void>((resolve, reject) => {
         http!.server.once('error', reject);
@@ -148,6 +152,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       logger.info('stopping: 3/5 status outbox, work signal and pub/sub');
       await outbox?.stop();
       await workSignal?.close();
+      stopWatchingRevocations();
       await pubsub?.close();
       await redis?.quit().catch(() => {});
       logger.info('stopping: 4/5 database');

@@ -16,5 +16,7 @@ const REDACT = [
 ];
 
 export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'hookyard' } });
+  // Synchronous writes: with pino's default asynchronous stdout, the flush at process.exit could
+  // overtake a write still in flight and reorder or drop the last lines (the shutdown log).
+  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'hookyard' } }, pino.destination({ dest: 1, sync: true }));
 }

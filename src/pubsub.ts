@@ -20,6 +20,8 @@ export interface DeliveryStatusEvent {
 export type Topics = {
   /** Topic id: the tenant id. */
   deliveryStatusChanged: [tenantId: string, payload: DeliveryStatusEvent];
+  /** Every API instance drops its cached lookup of the key (src/auth/apiKeys.ts). */
+  apiKeyRevoked: [payload: { apiKeyId: string }];
 };
 
 export type HookyardPubSub = PubSub<Topics>;
@@ -32,7 +34,10 @@ export interface PubSubHandle {
 export function createHookyardPubSub(redisUrl: string | undefined): PubSubHandle {
   if (!redisUrl) return { pubsub: createPubSub<Topics>(), close: async () => {} };
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
+  // No ready check (an INFO command) on the subscriber: a SUBSCRIBE issued while it connects, as
+  // the API key revocation watch does at start, would put the connection in subscriber mode first,
+  // the INFO would then fail and the subscription be lost.
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, enableReadyCheck: false });
   const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
   return {
     pubsub: createPubSub<Topics>({ eventTarget }),

@@ -1,8 +1,8 @@
 // The `hookyard` client commands: they talk to a running server over its GraphQL API.
 import { parseArgs } from 'node:util';
 import type { ClientConfig } from '../config.js';
-import type { CliListDeliveriesQuery, CliListEndpointsQuery, TypedDocumentString } from '../generated/gql/graphql.js';
-import { CliBulkReplay, CliCreateEndpoint, CliListDeliveries, CliListEndpoints, CliReplay, CliSendEvent, CliTestFire } from './operations.js';
+import type { CliListApiKeysQuery, CliListDeliveriesQuery, CliListEndpointsQuery, TypedDocumentString } from '../generated/gql/graphql.js';
+import { CliBulkReplay, CliCreateApiKey, CliListApiKeys, CliRevokeApiKey, CliCreateEndpoint, CliListDeliveries, CliListEndpoints, CliReplay, CliSendEvent, CliTestFire } from './operations.js';
 
 /** Exit codes (sysexits.h where one fits), documented in the README. */
 export const EXIT = {
@@ -43,8 +43,9 @@ export interface Io {
 
 export const USAGE = `usage: hookyard <command> [options]
 
-server:   serve | migrate | keys create --tenant NAME [--name LABEL]
-client:   endpoints list [--status ACTIVE|DISABLED]
+server:   serve | migrate | keys create --tenant NAME [--name LABEL]   (local: mints a tenant's first key)
+client:   keys list | keys create [--name LABEL] | keys revoke ID      (the calling key's tenant)
+          endpoints list [--status ACTIVE|DISABLED]
           endpoints create --url URL [--event-type TYPE]... [--description TEXT]
           events send --type TYPE [--data JSON] [--idempotency-key KEY]
           events trigger --endpoint ID --event TYPE          (test-fire)
@@ -124,6 +125,7 @@ export async function runClientCommand(argv: string[], config: (flags: { url?: s
         data: { type: 'string' },
         'idempotency-key': { type: 'string' },
         description: { type: 'string' },
+        name: { type: 'string' },
         limit: { type: 'string' },
         since: { type: 'string' },
         until: { type: 'string' },
@@ -162,6 +164,33 @@ export async function runClientCommand(argv: string[], config: (flags: { url?: s
             ...all.map((e) => [e.id, e.status, e.deliveryStats.failureRate === null ? '-' : `${(e.deliveryStats.failureRate * 100).toFixed(1)}%`, e.url]),
           ]),
         );
+        return EXIT.ok;
+      }
+      case 'keys list': {
+        const all: CliListApiKeysQuery['apiKeys']['edges'][number]['node'][] = [];
+        let after: string | null | undefined;
+        do {
+          const page: CliListApiKeysQuery = await gql(CliListApiKeys, { first: 100, after });
+          all.push(...page.apiKeys.edges.map((e) => e.node));
+          after = page.apiKeys.pageInfo.hasNextPage ? page.apiKeys.pageInfo.endCursor : null;
+        } while (after);
+        print(all, () =>
+          table([
+            ['ID', 'NAME', 'PREFIX', 'CREATED', 'LAST USED', 'REVOKED'],
+            ...all.map((k) => [k.id, k.name, `${k.prefix}…`, k.createdAt, k.lastUsedAt ?? '-', k.revokedAt ?? '-']),
+          ]),
+        );
+        return EXIT.ok;
+      }
+      case 'keys create': {
+        const res = await gql(CliCreateApiKey, { name: v.name ?? 'cli' });
+        print(res.createApiKey, () => [`API key ${res.createApiKey.apiKey.id} (${res.createApiKey.apiKey.name}), shown once:`, res.createApiKey.key]);
+        return EXIT.ok;
+      }
+      case 'keys revoke': {
+        if (!arg) throw new CliError('keys revoke needs a key id (key_…; see keys list)', EXIT.usage);
+        const res = await gql(CliRevokeApiKey, { id: arg });
+        print(res.revokeApiKey, () => [`revoked ${res.revokeApiKey.id} (${res.revokeApiKey.name}) at ${res.revokeApiKey.revokedAt}`]);
         return EXIT.ok;
       }
       case 'endpoints create': {

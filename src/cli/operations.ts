@@ -46,3 +46,22 @@ export const CliBulkReplay = graphql(`
     bulkReplayDeliveries(input: $input) { enqueued capped dryRun totalMatching nextCreatedAfter nextAfterDeliveryId }
   }
 `);
+
+export const CliListApiKeys = graphql(`
+  query CliListApiKeys($first: Int, $after: String) {
+    apiKeys(first: $first, after: $after) {
+      edges { node { id name prefix createdAt lastUsedAt revokedAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const CliCreateApiKey = graphql(`
+  mutation CliCreateApiKey($name: String!) {
+    createApiKey(name: $name) { key apiKey { id name prefix createdAt } }
+  }
+`);
+
+export const CliRevokeApiKey = graphql(`
+  mutation CliRevokeApiKey($id: ID!) { revokeApiKey(id: $id) { id name prefix revokedAt } }
+`);

@@ -110,6 +110,13 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
   }
 }
 
+/** The embedded database's directory is held by another live process (a running server). */
+export class DataDirectoryInUse extends Error {
+  constructor(readonly dataDir: string, readonly pid: number) {
+    super(`data directory ${dataDir} is in use by process ${pid}`);
+  }
+}
+
 // PGlite is single-process: a second process opening the same directory would corrupt it.
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const lockPath = join(dataDir, 'hookyard.lock');
@@ -123,7 +130,7 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(await readFile(lockPath, 'utf8').catch(() => ''));
       if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`data directory ${dataDir} is in use by process ${pid}`);
+        throw new DataDirectoryInUse(dataDir, pid);
       }
       await rm(lockPath, { force: true }); // left behind by a process that died
     }

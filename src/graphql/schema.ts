@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.js';
+import './apiKey.js';
 import './delivery.js';
 import './endpoint.js';
 import './event.js';

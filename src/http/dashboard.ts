@@ -1,10 +1,17 @@
-// The operator dashboard: dashboard/ bundled by esbuild on first request and kept in memory, so
-// `npm start` needs no build step and the page loads nothing from outside.
-import { readFile } from 'node:fs/promises';
+// The static pages: the operator dashboard (dashboard/ bundled by esbuild) and the GraphiQL page
+// (its assets inlined, so it loads nothing from outside). `npm run build` writes both into
+// dist/assets (scripts/build.mjs calls the functions below), and the built server only reads
+// them; from the sources (`npm start`) they are made on first request, so dev needs no build step.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-const DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+// From the sources only: the built server reads PREBUILT_DIR, and the build passes its own path.
+const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
+// dist/src/http/ → dist/assets/; from src/http/ this is ./assets, which nothing writes.
+export const PREBUILT_DIR = fileURLToPath(new URL('../../assets/', import.meta.url));
 
 export interface Asset {
   type: string;
@@ -12,12 +19,19 @@ export interface Asset {
   gzip: Buffer;
 }
 
-let assets: Promise<Map<string, Asset>> | undefined;
+/** Served path → file name in PREBUILT_DIR and content type. */
+const FILES = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
+  '/graphql': { file: 'graphiql.html', type: 'text/html; charset=utf-8' },
+} as const;
+export type AssetPath = keyof typeof FILES;
 
-async function build(): Promise<Map<string, Asset>> {
-  const { build: esbuild } = await import('esbuild');
+/** Makes every page from the sources; needs esbuild and @graphql-yoga/render-graphiql (dev tools). */
+export async function renderAssets(dashboardDir = DASHBOARD_DIR): Promise<Record<AssetPath, Buffer>> {
+  const [{ build: esbuild }, { renderGraphiQL }] = await Promise.all([import('esbuild'), import('@graphql-yoga/render-graphiql')]);
   const result = await esbuild({
-    entryPoints: [`${DIR}main.ts`],
+    entryPoints: [join(dashboardDir, 'main.ts')],
     bundle: true,
     minify: true,
     format: 'iife',
@@ -25,20 +39,62 @@ async function build(): Promise<Map<string, Asset>> {
     write: false,
     logLevel: 'silent',
   });
-  const js = Buffer.from(result.outputFiles[0]!.contents);
-  const html = await readFile(`${DIR}index.html`);
-  const asset = (type: string, plain: Buffer): Asset => ({ type, plain, gzip: gzipSync(plain) });
-  return new Map([
-    ['/', asset('text/html; charset=utf-8', html)],
-    ['/dashboard.js', asset('text/javascript; charset=utf-8', js)],
-  ]);
+  const graphiql = renderGraphiQL({
+    title: 'Hookyard GraphiQL',
+    endpoint: '/graphql',
+    subscriptionsProtocol: 'WS',
+    headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
+    defaultQuery: '# Set your API key in the Headers tab below, then:\nquery Endpoints {\n  endpoints(first: 10) {\n    edges { node { id url status } }\n  }\n}\n',
+  });
+  return {
+    '/': await readFile(join(dashboardDir, 'index.html')),
+    '/dashboard.js': Buffer.from(result.outputFiles[0]!.contents),
+    '/graphql': Buffer.from(graphiql),
+  };
 }
 
-/** The dashboard file for `path`, or undefined. */
+/** Writes the pages for the built server (`npm run build`). */
+export async function writeAssets(dashboardDir: string, dir = PREBUILT_DIR): Promise<void> {
+  const pages = await renderAssets(dashboardDir);
+  await mkdir(dir, { recursive: true });
+  for (const [path, { file }] of Object.entries(FILES)) {
+    const plain = pages[path as AssetPath];
+    await writeFile(join(dir, file), plain);
+    // Compressed here, once, rather than on each instance's first request (GraphiQL: ~9 MB).
+    await writeFile(join(dir, `${file}.gz`), gzipSync(plain, { level: 9 }));
+  }
+}
+
+let rendered: Promise<Record<AssetPath, Buffer>> | undefined;
+const assets = new Map<string, Promise<Asset>>();
+
+// Each page is read (or, from the sources, rendered) on its first request and then kept, gzipped
+// once: the GraphiQL page is ~9 MB, so an instance nobody opens it on never holds it.
+async function load(path: AssetPath): Promise<Asset> {
+  const file = join(PREBUILT_DIR, FILES[path].file);
+  let plain: Buffer;
+  if (existsSync(file)) {
+    plain = await readFile(file);
+    const gzip = await readFile(`${file}.gz`).catch(() => gzipSync(plain));
+    return { type: FILES[path].type, plain, gzip };
+  } else {
+    rendered ??= renderAssets().catch((err: unknown) => {
+      rendered = undefined;
+      throw err;
+    });
+    plain = (await rendered)[path];
+  }
+  return { type: FILES[path].type, plain, gzip: gzipSync(plain) };
+}
+
+/** The page for `path` (`/`, `/dashboard.js`, `/graphql` for GraphiQL), or undefined. */
 export async function dashboardAsset(path: string): Promise<Asset | undefined> {
-  assets ??= build().catch((err: unknown) => {
-    assets = undefined;
-    throw err;
-  });
-  return (await assets).get(path);
+  if (!Object.hasOwn(FILES, path)) return undefined;
+  let asset = assets.get(path);
+  if (!asset) {
+    asset = load(path as AssetPath);
+    assets.set(path, asset);
+    asset.catch(() => assets.delete(path));
+  }
+  return asset;
 }

@@ -2,8 +2,6 @@
 // path), GraphiQL inlined for offline use, /health and /ready. Every response has x-request-id.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { gzipSync } from 'node:zlib';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { parse, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
@@ -60,22 +58,6 @@ function serveMetrics(req: IncomingMessage, res: ServerResponse, services: Servi
   );
 }
 
-let graphiqlPage: { plain: Buffer; gzip: Buffer } | undefined;
-function graphiql(): { plain: Buffer; gzip: Buffer } {
-  if (!graphiqlPage) {
-    const html = renderGraphiQL({
-      title: 'Hookyard GraphiQL',
-      endpoint: '/graphql',
-      subscriptionsProtocol: 'WS',
-      headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
-      defaultQuery: '# Set your API key in the Headers tab below, then:\nquery Endpoints {\n  endpoints(first: 10) {\n    edges { node { id url status } }\n  }\n}\n',
-    });
-    const plain = Buffer.from(html);
-    graphiqlPage = { plain, gzip: gzipSync(plain) };
-  }
-  return graphiqlPage;
-}
-
 export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { server: Server; closeWebSockets(): void } {
   // A JSON body can be larger than the payload it carries (escaping, other fields).
   const maxBodyBytes = services.config.maxPayloadBytes * 2 + 64 * 1024;
@@ -100,14 +82,22 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
     if (path === '/metrics' && req.method === 'GET') return serveMetrics(req, res, services, requestId);
     if (path === '/graphql' && yoga) {
       if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) {
-        const page = graphiql();
-        const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-        res.writeHead(200, {
-          'content-type': 'text/html; charset=utf-8',
-          'cache-control': 'public, max-age=3600',
-          ...(gzip ? { 'content-encoding': 'gzip' } : {}),
-        });
-        return res.end(gzip ? page.gzip : page.plain);
+        dashboardAsset('/graphql').then(
+          (page) => {
+            const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+            res.writeHead(200, {
+              'content-type': 'text/html; charset=utf-8',
+              'cache-control': 'public, max-age=3600',
+              ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+            });
+            res.end(gzip ? page!.gzip : page!.plain);
+          },
+          (err: unknown) => {
+            services.logger.error({ err, requestId }, 'GraphiQL page unavailable');
+            sendJson(res, 500, { error: 'GraphiQL unavailable', requestId });
+          },
+        );
+        return;
       }
       const length = Number(req.headers['content-length'] ?? 0);
       if (length > maxBodyBytes) {

@@ -13,8 +13,9 @@ export interface Instance {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+/** `args` default to the sources through tsx; the build smoke test passes the built entry point. */
+export async function startInstance(env: Record<string, string>, args = ['--import', 'tsx', 'src/main.ts', 'serve']): Promise<Instance> {
+  const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',

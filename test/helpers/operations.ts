@@ -182,3 +182,26 @@ export const DeliveryReplays = graphql(`
     delivery(id: $id) { id status attemptCount replays { id status replayOf { id } } }
   }
 `);
+
+export const ApiKeyFields = graphql(`
+  fragment ApiKeyFields on ApiKey { id name prefix createdAt lastUsedAt revokedAt }
+`);
+
+export const ListApiKeys = graphql(`
+  query ListApiKeys($first: Int, $after: String) {
+    apiKeys(first: $first, after: $after) {
+      edges { cursor node { ...ApiKeyFields } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+`);
+
+export const CreateApiKey = graphql(`
+  mutation CreateApiKey($name: String!) {
+    createApiKey(name: $name) { key apiKey { ...ApiKeyFields } }
+  }
+`);
+
+export const RevokeApiKey = graphql(`
+  mutation RevokeApiKey($id: ID!) { revokeApiKey(id: $id) { ...ApiKeyFields } }
+`);

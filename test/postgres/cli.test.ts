@@ -113,4 +113,50 @@ describe('hookyard client commands against a running server', () => {
       await rx.close();
     }
   }, 90_000);
+
+  it('lists, creates and revokes API keys through the server; a revoked key is refused', async () => {
+    const server = await startInstance({ DATABASE_URL: database.databaseUrl!, HOOKYARD_BOOTSTRAP_API_KEY: 'hy_cli_keys_key_0123456789abcdef', HOOKYARD_ROLE: 'api' });
+    const env = { HOOKYARD_URL: server.url, HOOKYARD_API_KEY: 'hy_cli_keys_key_0123456789abcdef' };
+    const ok = async (args: string[], extra: Record<string, string> = {}) => JSON.parse((await cli([...args, '--json'], { ...env, ...extra })).stdout);
+    try {
+      const created = await ok(['keys', 'create', '--name', 'ci runner']);
+      expect(created).toMatchObject({ key: expect.stringMatching(/^hy_/), apiKey: { id: expect.stringMatching(/^key_/), name: 'ci runner' } });
+      const human = (await cli(['keys', 'list'], env)).stdout;
+      expect(human).toMatch(/^ID\s+NAME\s+PREFIX\s+CREATED\s+LAST USED\s+REVOKED/);
+      expect(human).toContain(created.apiKey.id);
+      expect(human).not.toContain(created.key);
+      // The new key works, then is revoked and refused on its very next call (exit 77).
+      expect(await ok(['keys', 'list'], { HOOKYARD_API_KEY: created.key })).toEqual(expect.arrayContaining([expect.objectContaining({ id: created.apiKey.id, revokedAt: null })]));
+      const revoked = await ok(['keys', 'revoke', created.apiKey.id]);
+      expect(revoked).toMatchObject({ id: created.apiKey.id, revokedAt: expect.any(String) });
+      await expect(cli(['keys', 'list'], { ...env, HOOKYARD_API_KEY: created.key })).rejects.toMatchObject({ code: 77 });
+      await expect(cli(['keys', 'revoke'], env)).rejects.toMatchObject({ code: 64 });
+      await expect(cli(['keys', 'revoke', 'key_00000000000000000000000000'], env)).rejects.toMatchObject({ code: 66 });
+    } finally {
+      expect(await server.kill('SIGTERM')).toBe(0);
+    }
+  }, 60_000);
+
+  it('says what to do when keys create --tenant meets the embedded database held by a running server', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dataDir = await mkdtemp(join(tmpdir(), 'hookyard-cli-lock-'));
+    const server = await startInstance({ HOOKYARD_DATA_DIR: dataDir, HOOKYARD_ROLE: 'api' });
+    try {
+      const env = { DATABASE_URL: '', HOOKYARD_DATA_DIR: dataDir };
+      const failed = await run(process.execPath, [BIN, 'keys', 'create', '--tenant', 'acme'], { env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env } }).catch(
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(failed).toMatchObject({ code: 69 });
+      const stderr = (failed as { stderr: string }).stderr;
+      expect(stderr).toContain(`pid ${server.proc.pid}`);
+      expect(stderr).toMatch(/stop that server \(kill \d+\), run this command again/);
+      expect(stderr).toMatch(/hookyard keys create --name cli --server http:\/\/localhost:\d+ --api-key/);
+      expect(stderr).not.toMatch(/^\s+at /m); // no stack trace
+    } finally {
+      expect(await server.kill('SIGTERM')).toBe(0);
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
