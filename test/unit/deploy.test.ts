@@ -93,6 +93,8 @@ describe('compose.yaml', () => {
       expect(new URL(s.environment!.DATABASE_URL!).hostname).toBe(postgres[0]![0]);
       expect(new URL(s.environment!.REDIS_URL!).hostname).toBe(redis[0]![0]);
       expect(Object.keys(s.depends_on ?? {}).sort()).toEqual([postgres[0]![0], redis[0]![0]].sort());
+      // PostgreSQL instances refuse to start without it, and all must share one (signing secrets at rest).
+      expect(s.environment!.HOOKYARD_ENCRYPTION_KEY).toMatch(/^\$\{HOOKYARD_ENCRYPTION_KEY:\?/);
     }
   });
 });
