@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import type { Sender } from './dispatcher/send.js';
 import { createWorkSignal, type WorkSignal } from './dispatcher/workSignal.js';
 import { OutboxRelay } from './domain/outbox.js';
 import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
@@ -36,7 +37,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
+export function buildApp(config: Config, options: { logger?: Logger; sender?: Sender } = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel);
   let database: Database | undefined;
   let pubsub: PubSubHandle | undefined;
@@ -101,7 +102,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
-        dispatcher = new Dispatcher({ config, logger, pubsub: services.pubsub, outbox, workSignal });
+        dispatcher = new Dispatcher({ config, logger, pubsub: services.pubsub, outbox, workSignal, sender: options.sender });
         dispatcher.start();
       }
       const port = (http.server.address() as AddressInfo).port;
