@@ -1,4 +1,5 @@
 import { db } from '../db/client.js';
+import { firstDelay } from '../dispatcher/schedule.js';
 import { HookyardError, invalid } from '../errors.js';
 import { newId } from '../ids.js';
 import { publishStatusChanges } from '../pubsub.js';
@@ -76,9 +77,10 @@ export async function sendEvent(services: Services, tenantId: string, input: New
        ON CONFLICT ("tenantId", "idempotencyKey") DO NOTHING
        RETURNING id
      ), dl AS (
-       INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger)
-       SELECT t.id, $2, t.endpoint_id, ev.id, $3, $7
-       FROM ev CROSS JOIN unnest($8::text[], $9::text[]) AS t(id, endpoint_id)
+       -- Due after schedule entry 0 (jittered per delivery), on the database's clock.
+       INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "nextAttemptAt")
+       SELECT t.id, $2, t.endpoint_id, ev.id, $3, $7, now() + make_interval(secs => t.delay_ms / 1000)
+       FROM ev CROSS JOIN unnest($8::text[], $9::text[], $10::float8[]) AS t(id, endpoint_id, delay_ms)
        JOIN "Endpoint" e ON e.id = t.endpoint_id AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
        RETURNING id, "endpointId"
      )
@@ -93,6 +95,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
     input.test ? 'test' : 'event',
     deliveryIds,
     targets.map((e) => e.id),
+    targets.map(() => firstDelay(services.config.retrySchedule)),
   );
   if (!stored?.eventId) {
     // The idempotency key was taken (now, or by a request racing this one): that event is the answer.

@@ -7,6 +7,7 @@ import type { DeliveryStatus } from '../generated/prisma/enums.js';
 import { newId } from '../ids.js';
 import { publishStatusChanges } from '../pubsub.js';
 import type { Services } from '../services.js';
+import { firstDelay } from '../dispatcher/schedule.js';
 import { insertDeliveries, type NewDelivery } from './deliveries.js';
 import { sendEvent } from './events.js';
 
@@ -59,18 +60,17 @@ export async function replayDelivery(services: Services, tenantId: string, deliv
   if (!original) throw notFound('delivery', deliveryId);
   await activeEndpoint(tenantId, original.endpointId);
   await limit(services, 'replay', original.endpointId);
-  const replay = await db().delivery.create({
-    data: {
-      id: newId('delivery'),
-      tenantId,
-      endpointId: original.endpointId,
-      eventId: original.eventId,
-      eventType: original.eventType,
-      trigger: 'replay',
-      replayOfId: original.id,
-    },
-    select: { id: true, endpointId: true, eventId: true },
-  });
+  const replay: NewDelivery = {
+    id: newId('delivery'),
+    tenantId,
+    endpointId: original.endpointId,
+    eventId: original.eventId,
+    eventType: original.eventType,
+    trigger: 'replay',
+    replayOfId: original.id,
+    firstAttemptInMs: firstDelay(services.config.retrySchedule),
+  };
+  await insertDeliveries(db(), [replay]);
   announce(services, tenantId, [replay]);
   services.logger.info({ deliveryId: replay.id, eventId: replay.eventId, replayOf: original.id }, 'delivery replayed');
   return replay.id;
@@ -148,6 +148,7 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
       eventType: d.eventType,
       trigger: 'replay',
       replayOfId: d.id,
+      firstAttemptInMs: firstDelay(services.config.retrySchedule),
     }));
     await insertDeliveries(tx, created);
     return { ...base, created };
