@@ -17,6 +17,7 @@ import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
+import { watchRedis } from './redisHealth.js';
 import type { Services } from './services.js';
 
 export interface Running {
@@ -77,8 +78,8 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       database = await openDatabase(config, logger);
       await migrate(database, logger);
       if (config.bootstrapApiKey) await bootstrapApiKey(config.bootstrapApiKey);
-      pubsub = createHookyardPubSub(config.redisUrl);
-      if (config.redisUrl) redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+      pubsub = createHookyardPubSub(config.redisUrl, logger);
+      if (config.redisUrl) redis = watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }), 'rate-limits', logger);
       workSignal = await createWorkSignal(database, logger);
       const signal = workSignal;
       outbox = new OutboxRelay(pubsub.pubsub, logger);

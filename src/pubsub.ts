@@ -4,6 +4,8 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+import { watchRedis } from './redisHealth.js';
 import type { DeliveryStatus } from './generated/prisma/enums.js';
 
 export interface DeliveryStatusEvent {
@@ -29,10 +31,11 @@ export interface PubSubHandle {
   close(): Promise<void>;
 }
 
-export function createHookyardPubSub(redisUrl: string | undefined): PubSubHandle {
+export function createHookyardPubSub(redisUrl: string | undefined, logger: Logger): PubSubHandle {
   if (!redisUrl) return { pubsub: createPubSub<Topics>(), close: async () => {} };
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false });
+  const publishClient = watchRedis(new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 }), 'pubsub-publish', logger);
+  // ioredis re-subscribes its channels after a reconnect, so subscriptions resume by themselves.
+  const subscribeClient = watchRedis(new Redis(redisUrl, { lazyConnect: false }), 'pubsub-subscribe', logger);
   const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
   return {
     pubsub: createPubSub<Topics>({ eventTarget }),

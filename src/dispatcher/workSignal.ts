@@ -21,21 +21,60 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
   let closed = false;
   let listener: pg.Client | undefined;
   let notifyQueued = false;
+  let failures = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
 
   const listen = async (): Promise<void> => {
     if (closed || !database.connectionString) return;
     const client = new pg.Client({ connectionString: database.connectionString });
-    client.on('notification', wake);
-    client.on('error', (err) => {
-      logger.warn({ err }, 'work signal connection lost; reconnecting');
+    let lost = false;
+    // A listener that dies (restart, network) is replaced; until then the dispatcher still polls.
+    const onLost = (err?: Error) => {
+      if (lost) return;
+      lost = true;
       client.removeAllListeners('notification');
+      client.end().catch(() => {});
+      if (closed || listener !== client) return; // shutting down, or still connecting: listen()'s caller handles the failure
       listener = undefined;
-      setTimeout(() => void listen().catch(() => {}), 1000).unref();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+      logger.warn({ err }, 'work signal connection lost; reconnecting');
+      retry();
+    };
+    client.on('notification', wake);
+    client.on('error', onLost);
+    client.on('end', () => onLost());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (err) {
+      lost = true;
+      client.removeAllListeners('notification');
+      await client.end().catch(() => {});
+      throw err;
+    }
+    if (closed) {
+      await client.end().catch(() => {});
+      return;
+    }
     listener = client;
+    if (failures > 0) logger.info({ failedAttempts: failures }, 'work signal listening again');
+    failures = 0;
     wake(); // anything signalled while we were not listening
+  };
+
+  // Reconnects until it succeeds, 250 ms doubling to 10 s between attempts: never gives up,
+  // or this instance would silently fall back to polling for good.
+  const retry = () => {
+    if (closed) return;
+    const delay = Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      listen().catch((err: unknown) => {
+        failures++;
+        logger.warn({ err, failedAttempts: failures, retryInMs: Math.min(10_000, 250 * 2 ** Math.min(failures, 6)) }, 'work signal reconnect failed; retrying');
+        retry();
+      });
+    }, delay);
+    retryTimer.unref();
   };
   await listen();
 
@@ -57,6 +96,7 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
     async close() {
       closed = true;
       listeners.clear();
+      if (retryTimer) clearTimeout(retryTimer);
       await listener?.end().catch(() => {});
     },
   };
