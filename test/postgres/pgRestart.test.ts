@@ -68,8 +68,15 @@ describe('a PostgreSQL crash while the dispatcher is busy', () => {
     await eventually(async () => rx.received.length - answered >= 200, 60_000, '200 requests in flight');
     const answeredAtCrash = answered;
     await cluster.crash();
-    // Outcomes pile up while the database is down: a hundred answers arrive with nowhere to go.
+    // Outcomes pile up while the database is down: a hundred answers arrive with nowhere to go, and
+    // the outage lasts past several failed writes (backoff 100 ms doubling: 1.6 s is the fifth),
+    // longer than a single reconnect attempt would wait.
     await eventually(async () => answered - answeredAtCrash >= 100, 30_000, 'answers during the outage');
+    await eventually(
+      async () => dispatcher.logs.some((l) => l.includes('recording outcomes failed') && /"retryInMs":(1600|3200|5000)\b/.test(l)),
+      30_000,
+      'an outage of a few seconds',
+    );
     await cluster.start();
 
     const rows = await eventually(async () => {
