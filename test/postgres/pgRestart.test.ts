@@ -96,6 +96,8 @@ describe('a PostgreSQL crash while the dispatcher is busy', () => {
     for (const d of rows) {
       expect(d.attempts.map((a) => a.attemptNumber).sort((a, b) => a - b)).toEqual(Array.from({ length: d.attemptCount }, (_, i) => i + 1));
     }
+    // The outage was retried, not mistaken for outcomes the database refuses.
+    expect([...attempts.values()].filter((a) => a.error?.startsWith('outcome could not be stored'))).toEqual([]);
     // Nothing was lost: each delivery reached the receiver and ended DELIVERED.
     expect(rows.filter((d) => d.status !== 'DELIVERED')).toEqual([]);
     expect(new Set(rx.received.map((r) => r.headers['x-hookyard-delivery-id'])).size).toBe(EVENTS);
@@ -107,6 +109,6 @@ describe('a PostgreSQL crash while the dispatcher is busy', () => {
     const sentAt = Date.now();
     await api.ok(SendEvent, { input: { eventType: 'crash.after', payload: {} } });
     await rx.waitFor(before + 1, 10_000);
-    expect(rx.received[before]!.at - sentAt).toBeLessThan(10_000);
+    expect(rx.received[before]!.at - sentAt).toBeLessThan(5_000);
   }, 240_000);
 });
