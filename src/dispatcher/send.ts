@@ -44,10 +44,11 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
   const agent = new Agent({
     connections: 256,
     keepAliveTimeout: 30_000,
-    // ky's timeout bounds the whole attempt, body included (transport.ts reads the body inside it);
-    // undici's own defaults (300 s each) must never outlast it.
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
+    // ky's timeout bounds the whole attempt, body included (transport.ts reads the body inside it).
+    // undici's own (300 s by default) are only a backstop: its coarse timers can fire early, which
+    // would report a slow answer as a timeout before the configured time.
+    headersTimeout: opts.timeoutMs + 1000,
+    bodyTimeout: opts.timeoutMs + 1000,
     // Node's default, stated: a receiver sending thousands of headers gets an error, not our memory.
     maxHeaderSize: 16 * 1024,
     connect: opts.allowPrivateTargets ? {} : { lookup: guardedLookup as never },
