@@ -22,6 +22,8 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
   let listener: pg.Client | undefined;
   let notifyQueued = false;
   let failures = 0;
+  /** The connection was lost and not yet replaced. */
+  let down = false;
   let retryTimer: NodeJS.Timeout | undefined;
 
   const listen = async (): Promise<void> => {
@@ -36,6 +38,7 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
       client.end().catch(() => {});
       if (closed || listener !== client) return; // shutting down, or still connecting: listen()'s caller handles the failure
       listener = undefined;
+      down = true;
       logger.warn({ err }, 'work signal connection lost; reconnecting');
       retry();
     };
@@ -56,24 +59,25 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
       return;
     }
     listener = client;
-    if (failures > 0) logger.info({ failedAttempts: failures }, 'work signal listening again');
+    if (down) logger.info({ failedAttempts: failures }, 'work signal listening again');
+    down = false;
     failures = 0;
     wake(); // anything signalled while we were not listening
   };
 
   // Reconnects until it succeeds, 250 ms doubling to 10 s between attempts: never gives up,
   // or this instance would silently fall back to polling for good.
+  const backoffMs = () => Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
   const retry = () => {
     if (closed) return;
-    const delay = Math.min(10_000, 250 * 2 ** Math.min(failures, 6));
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       listen().catch((err: unknown) => {
         failures++;
-        logger.warn({ err, failedAttempts: failures, retryInMs: Math.min(10_000, 250 * 2 ** Math.min(failures, 6)) }, 'work signal reconnect failed; retrying');
+        logger.warn({ err, failedAttempts: failures, retryInMs: backoffMs() }, 'work signal reconnect failed; retrying');
         retry();
       });
-    }, delay);
+    }, backoffMs());
     retryTimer.unref();
   };
   await listen();
