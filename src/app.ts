@@ -90,7 +90,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         pubsub: pubsub.pubsub,
         outbox,
         rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(),
-        notifyWork: () => signal.notify(),
+        notifyWork: (inMs) => signal.notify(inMs),
       };
       const db = database;
       const checkReady = async () => {

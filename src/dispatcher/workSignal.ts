@@ -7,7 +7,8 @@ import type { Logger } from '../logger.js';
 const CHANNEL = 'hookyard_work';
 
 export interface WorkSignal {
-  notify(): void;
+  /** Work is due now, or in `inMs` (deliveries whose first attempt waits the schedule's first entry). */
+  notify(inMs?: number): void;
   /** Calls `fn` on every wake-up; returns the unsubscribe. */
   subscribe(fn: () => void): () => void;
   close(): Promise<void>;
@@ -82,8 +83,24 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
   };
   await listen();
 
-  return {
-    notify() {
+  // Signals for work due later, so a long poll interval does not delay first attempts. Timers
+  // share 100 ms slots (a fan-out's jittered delays make one timer per slot, not per delivery);
+  // a slot fires after its due time, never before (the database took its clock at the insert).
+  const dueTimers = new Map<number, NodeJS.Timeout>();
+  const later = (inMs: number) => {
+    const slot = Math.ceil((Date.now() + inMs) / 100) * 100;
+    if (closed || dueTimers.has(slot)) return;
+    const timer = setTimeout(() => {
+      dueTimers.delete(slot);
+      signal.notify();
+    }, slot - Date.now());
+    timer.unref();
+    dueTimers.set(slot, timer);
+  };
+
+  const signal: WorkSignal = {
+    notify(inMs = 0) {
+      if (inMs > 0) return later(inMs);
       wake();
       if (!database.connectionString || notifyQueued) return;
       // Bursts of new work (a fan-out, a bulk replay) coalesce into one NOTIFY per tick.
@@ -101,7 +118,10 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
       closed = true;
       listeners.clear();
       if (retryTimer) clearTimeout(retryTimer);
+      for (const t of dueTimers.values()) clearTimeout(t);
+      dueTimers.clear();
       await listener?.end().catch(() => {});
     },
   };
+  return signal;
 }

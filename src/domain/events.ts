@@ -70,6 +70,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   const targets = input.test ? endpoints : endpoints.filter((e) => filterMatches(e.eventTypes, type));
   const eventId = newId('event');
   const deliveryIds = targets.map(() => newId('delivery'));
+  const firstAttemptInMs = targets.map(() => firstDelay(services.config.retrySchedule));
   const [stored] = await db().$queryRawUnsafe<{ eventId: string | null; created: { id: string; endpointId: string }[] }[]>(
     `WITH ev AS (
        INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test)
@@ -95,7 +96,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
     input.test ? 'test' : 'event',
     deliveryIds,
     targets.map((e) => e.id),
-    targets.map(() => firstDelay(services.config.retrySchedule)),
+    firstAttemptInMs,
   );
   if (!stored?.eventId) {
     // The idempotency key was taken (now, or by a request racing this one): that event is the answer.
@@ -120,7 +121,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
         occurredAt,
       })),
     );
-    services.notifyWork();
+    for (const inMs of new Set(firstAttemptInMs)) services.notifyWork(inMs);
   }
   services.logger.debug({ eventId, tenantId, deliveries: created.length }, 'event accepted');
   return { eventId, deliveryIds: created.map((d) => d.id), duplicate: false };

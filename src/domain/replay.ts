@@ -40,7 +40,7 @@ async function limit(services: Services, kind: 'replay' | 'testfire', endpointId
   }
 }
 
-function announce(services: Services, tenantId: string, rows: { id: string; endpointId: string; eventId: string }[]): void {
+function announce(services: Services, tenantId: string, rows: { id: string; endpointId: string; eventId: string; firstAttemptInMs: number }[]): void {
   if (rows.length === 0) return;
   const occurredAt = new Date().toISOString();
   publishStatusChanges(
@@ -48,7 +48,7 @@ function announce(services: Services, tenantId: string, rows: { id: string; endp
     tenantId,
     rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpointId, eventId: r.eventId, previousStatus: null, status: 'PENDING', attemptId: null, occurredAt })),
   );
-  services.notifyWork();
+  for (const inMs of new Set(rows.map((r) => r.firstAttemptInMs))) services.notifyWork(inMs);
 }
 
 /** A fresh delivery of the same event to the same endpoint; the original stays as it was. */

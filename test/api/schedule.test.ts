@@ -21,8 +21,8 @@ afterAll(async () => {
   await rx?.close();
 });
 
-async function setup(schedule: string) {
-  const t = await startTestApp({ env: { HOOKYARD_RETRY_SCHEDULE: schedule } });
+async function setup(schedule: string, env: Record<string, string> = {}) {
+  const t = await startTestApp({ env: { HOOKYARD_RETRY_SCHEDULE: schedule, ...env } });
   app = t;
   const path = `/s-${++n}`;
   const endpointId = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}${path}` } })).createEndpoint.endpoint.id;
@@ -71,6 +71,16 @@ describe('retry schedule', () => {
     // updatedAt is the database's now() of the statement that set nextAttemptAt.
     expect(ms(pending.nextAttemptAt!, pending.updatedAt)).toBeGreaterThanOrEqual(24_000);
     expect(ms(pending.nextAttemptAt!, pending.updatedAt)).toBeLessThanOrEqual(36_000);
+  });
+
+  it('wakes the dispatcher when a delayed first attempt comes due, not at the next poll', async () => {
+    const { send, requests } = await setup('2s', { HOOKYARD_POLL_INTERVAL_MS: '30000' });
+    const sentAt = Date.now();
+    await send();
+    await eventually(async () => requests().length === 1, 20_000, 'the first attempt');
+    expect(requests()[0]!.at - sentAt).toBeGreaterThanOrEqual(1600);
+    // Well before the 30 s poll (generous: the machine is shared).
+    expect(requests()[0]!.at - sentAt).toBeLessThan(15_000);
   });
 
   it('with a single entry, the first failure is final', async () => {
