@@ -1,6 +1,7 @@
 // Benchmark receiver, run as its own process so it does not share an event loop with the sender.
 // Answers 200 at once; records when each delivery arrived. Control: GET /__stats, POST /__reset.
-// With CHAOS=1 it misbehaves at random (for the soak): 500s, timeouts, resets, slow answers.
+// With CHAOS=1 it misbehaves at random (for the soak): 500s, timeouts, resets, slow answers, and
+// 1% of 200s with NUL and invalid UTF-8 bytes in the body (which PostgreSQL text refuses).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -45,6 +46,8 @@ const server = createServer((req, res) => {
       setTimeout(() => { if (!res.destroyed) res.end('late'); }, hangMs); // beyond the timeout
     } else if (roll < 0.25) {
       setTimeout(() => { if (!res.destroyed) res.end('slow'); }, 200 + Math.random() * 300);
+    } else if (roll < 0.26) {
+      res.end(Buffer.from([0x6f, 0x6b, 0x00, 0xff, 0xfe, 0xc3])); // poison
     } else {
       res.end('ok');
     }

@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
+import type { Sender } from './dispatcher/send.js';
 import { createWorkSignal, type WorkSignal } from './dispatcher/workSignal.js';
 import { OutboxRelay } from './domain/outbox.js';
 import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
@@ -19,6 +20,7 @@ import { Metrics } from './metrics.js';
 import { openSecretBox, resealSecrets } from './security/secretKeys.js';
 import { startTracing, type Tracing } from './tracing.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
+import { watchRedis } from './redisHealth.js';
 import type { Services } from './services.js';
 
 export interface Running {
@@ -40,7 +42,7 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export function buildApp(config: Config, options: { logger?: Logger } = {}): App {
+export function buildApp(config: Config, options: { logger?: Logger; sender?: Sender } = {}): App {
   const logger = options.logger ?? createLogger(config.logLevel);
   let database: Database | undefined;
   let pubsub: PubSubHandle | undefined;
@@ -96,8 +98,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       await migrate(database, logger);
       await resealSecrets(database.prisma, secretBox, logger);
       if (config.bootstrapApiKey) await bootstrapApiKey(config.bootstrapApiKey);
-      pubsub = createHookyardPubSub(config.redisUrl);
-      if (config.redisUrl) redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+      pubsub = createHookyardPubSub(config.redisUrl, logger);
+      if (config.redisUrl) redis = watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }), 'rate-limits', logger);
       workSignal = await createWorkSignal(database, logger);
       const signal = workSignal;
       outbox = new OutboxRelay(pubsub.pubsub, logger);
@@ -110,7 +112,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         pubsub: pubsub.pubsub,
         outbox,
         rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(),
-        notifyWork: () => signal.notify(),
+        notifyWork: (inMs) => signal.notify(inMs),
       };
       const db = database;
       const checkReady = async () => {
@@ -126,7 +128,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
-        dispatcher = new Dispatcher({ config, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal });
+        dispatcher = new Dispatcher({ config, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender });
         dispatcher.start();
       }
       const port = (http.server.address() as AddressInfo).port;

@@ -4,6 +4,8 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+import { watchRedis } from './redisHealth.js';
 import type { DeliveryStatus } from './generated/prisma/enums.js';
 
 export interface DeliveryStatusEvent {
@@ -31,13 +33,14 @@ export interface PubSubHandle {
   close(): Promise<void>;
 }
 
-export function createHookyardPubSub(redisUrl: string | undefined): PubSubHandle {
+export function createHookyardPubSub(redisUrl: string | undefined, logger: Logger): PubSubHandle {
   if (!redisUrl) return { pubsub: createPubSub<Topics>(), close: async () => {} };
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const publishClient = watchRedis(new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 }), 'pubsub-publish', logger);
   // No ready check (an INFO command) on the subscriber: a SUBSCRIBE issued while it connects, as
   // the API key revocation watch does at start, would put the connection in subscriber mode first,
-  // the INFO would then fail and the subscription be lost.
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, enableReadyCheck: false });
+  // the INFO would then fail and the subscription be lost. ioredis re-subscribes its channels after
+  // a reconnect, so subscriptions resume by themselves.
+  const subscribeClient = watchRedis(new Redis(redisUrl, { lazyConnect: false, enableReadyCheck: false }), 'pubsub-subscribe', logger);
   const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
   return {
     pubsub: createPubSub<Topics>({ eventTarget }),

@@ -18,6 +18,6 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** Publishes final status changes that were written to the outbox with the change. */
   outbox: OutboxRelay;
-  /** Deliveries became due now: wakes this instance's dispatcher and, on Postgres, the others'. */
-  notifyWork(): void;
+  /** Deliveries became due now (or in `inMs`): wakes this instance's dispatcher and, on Postgres, the others'. */
+  notifyWork(inMs?: number): void;
 }

@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../security/secretBox.js';
 import { inSpan, SpanStatusCode } from '../tracing.js';
 import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
+import { writeIsolating } from './isolate.js';
 import { EndpointRateLimits } from './rateLimiter.js';
 import { nextDelay } from './schedule.js';
 import { type AttemptOutcome, createSender, type Sender } from './send.js';
@@ -245,15 +246,20 @@ export class Dispatcher {
     this.metrics.attempt(outcome, outcome.durationMs, c.dueAt, outcome.startedAt);
     if (completion.status === 'DELIVERED' || completion.status === 'FAILED') this.metrics.finished(completion.status);
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
-    else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, nextAttemptAt: completion.nextAttemptAt }, 'attempt failed');
+    else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, retryInMs: completion.retryInMs }, 'attempt failed');
     if (outcome.responseStatus === 410) {
       await store.disableEndpointGone(c.endpointId, 'the receiver answered 410 Gone').catch((err: unknown) =>
         this.log.error({ ...ids, err }, 'could not disable endpoint after 410'),
       );
       this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
     }
-    this.completions.push({ completion, claimed: c });
-    if (completion.nextAttemptAt) this.wakeAt(completion.nextAttemptAt.getTime());
+    this.enqueue({ completion, claimed: c });
+  }
+
+  private enqueue(p: Pending): void {
+    this.completions.push(p);
+    // Only for the wake-up timer: the due time itself is computed by the database.
+    if (p.completion.retryInMs !== null) this.wakeAt(Date.now() + p.completion.retryInMs);
     this.flushing ??= this.flush();
   }
 
@@ -269,11 +275,11 @@ export class Dispatcher {
       responseBody: outcome.responseBody,
       error: outcome.error,
     };
-    if (outcome.ok) return { ...base, status: 'DELIVERED', nextAttemptAt: null };
-    if (outcome.responseStatus === 410) return { ...base, status: 'FAILED', nextAttemptAt: null };
+    if (outcome.ok) return { ...base, status: 'DELIVERED', retryInMs: null };
+    if (outcome.responseStatus === 410) return { ...base, status: 'FAILED', retryInMs: null };
     const delay = nextDelay(this.config.retrySchedule, attemptNumber, outcome.retryAfterMs, this.config.maxRetryAfterMs);
-    if (delay === null) return { ...base, status: 'FAILED', nextAttemptAt: null };
-    return { ...base, status: 'PENDING', nextAttemptAt: new Date(Date.now() + delay) };
+    if (delay === null) return { ...base, status: 'FAILED', retryInMs: null };
+    return { ...base, status: 'PENDING', retryInMs: delay };
   }
 
   /** Retries scheduled here wake this loop when due, without waiting for the next poll. */
@@ -289,22 +295,22 @@ export class Dispatcher {
     this.retryTimer.unref();
   }
 
-  /** Writes outcomes in batches: whatever piled up while the previous write ran goes next. */
+  /**
+   * Writes outcomes in batches: whatever piled up while the previous write ran goes next. A batch
+   * the database refuses for its data is split until the refused outcome is alone (isolate.ts);
+   * only connection errors and outages are retried as they are, with backoff.
+   */
   private async flush(): Promise<void> {
     let backoff = 0;
     while (this.completions.length > 0) {
       const batch = this.completions.slice(0, MAX_COMPLETION_BATCH);
       try {
-        const recorded = await store.complete(this.owner, batch.map((p) => p.completion));
-        this.completions.splice(0, batch.length);
+        await writeIsolating(batch, {
+          write: (part) => this.writeOutcomes(part),
+          isStatementError: store.isStatementError,
+          unwritable: (p, err) => this.writeUnrecordable(p, err),
+        });
         backoff = 0;
-        this.outbox.publish(recorded);
-        const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
-        for (const p of batch) {
-          if (!done.has(p.completion.deliveryId)) {
-            this.log.warn({ deliveryId: p.claimed.id, eventId: p.claimed.eventId }, 'outcome not recorded: the lease was lost to another instance');
-          }
-        }
       } catch (err) {
         backoff = Math.min(Math.max(100, backoff * 2), 5_000);
         this.log.error({ err, pending: this.completions.length, retryInMs: backoff }, 'recording outcomes failed; retrying');
@@ -313,6 +319,51 @@ export class Dispatcher {
       }
     }
     this.flushing = null;
+  }
+
+  /** One statement for these outcomes; written ones leave the queue and are published. */
+  private async writeOutcomes(part: Pending[]): Promise<void> {
+    const recorded = await store.complete(this.owner, part.map((p) => p.completion));
+    this.dequeue(part);
+    this.outbox.publish(recorded);
+    const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
+    for (const p of part) {
+      if (!done.has(p.completion.deliveryId)) {
+        this.log.warn({ deliveryId: p.claimed.id, eventId: p.claimed.eventId }, 'outcome not recorded: the lease was lost to another instance');
+      }
+    }
+  }
+
+  /**
+   * The database refuses this outcome on its own. It is recorded as a failed attempt saying why,
+   * without what the receiver sent, and the delivery moves on by the schedule; if even that is
+   * refused, it is dropped here and its lease expiry records it ("lease expired"). Never retried
+   * as it is.
+   */
+  private async writeUnrecordable(p: Pending, err: unknown): Promise<void> {
+    const c = p.completion;
+    const ids = { deliveryId: c.deliveryId, eventId: p.claimed.eventId, endpointId: p.claimed.endpointId, attempt: c.attemptNumber };
+    const reason = `outcome could not be stored (SQLSTATE ${store.sqlState(err)}); response body dropped`;
+    this.log.error({ ...ids, err, responseStatus: c.responseStatus }, 'the database refused an outcome; recording it as a failed attempt');
+    const fallback = this.outcomeToCompletion(p.claimed, c.attemptNumber, {
+      ok: false, startedAt: c.startedAt, durationMs: c.durationMs ?? 0, responseStatus: c.responseStatus, responseBody: null, retryAfterMs: null, error: reason,
+    });
+    try {
+      await this.writeOutcomes([{ claimed: p.claimed, completion: { ...fallback, attemptId: c.attemptId } }]);
+      this.dequeue([p]);
+      if (fallback.retryInMs !== null) this.wakeAt(Date.now() + fallback.retryInMs);
+    } catch (again) {
+      if (!store.isStatementError(again)) throw again;
+      this.log.error({ ...ids, err: again }, 'the database refused the failed attempt too; leaving the delivery to lease expiry');
+      this.dequeue([p]);
+    }
+  }
+
+  private dequeue(part: Pending[]): void {
+    const gone = new Set(part);
+    let kept = 0;
+    for (const p of this.completions) if (!gone.has(p)) this.completions[kept++] = p;
+    this.completions.length = kept;
   }
 
   private change(c: store.Claimed, from: DeliveryStatusEvent['previousStatus'], to: DeliveryStatusEvent['status'], attemptId: string | null): DeliveryStatusEvent {

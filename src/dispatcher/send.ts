@@ -6,9 +6,12 @@ import ky, { TimeoutError } from 'ky';
 import { Agent } from 'undici';
 import { BlockedTargetError, guardedLookup, isBlockedAddress } from '../security/targets.js';
 import { signatureHeader } from '../signing.js';
+import { storableText } from './text.js';
 import { type TransportInit, undiciFetch } from './transport.js';
 
 export const MAX_RESPONSE_BODY = 16 * 1024;
+/** An attempt's error text; it can quote the receiver (a redirect's Location, a parser message). */
+export const MAX_ERROR_TEXT = 1024;
 
 export interface Outgoing {
   deliveryId: string;
@@ -41,6 +44,13 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
   const agent = new Agent({
     connections: 256,
     keepAliveTimeout: 30_000,
+    // ky's timeout bounds the whole attempt, body included (transport.ts reads the body inside it).
+    // undici's own (300 s by default) are only a backstop: its coarse timers can fire early, which
+    // would report a slow answer as a timeout before the configured time.
+    headersTimeout: opts.timeoutMs + 1000,
+    bodyTimeout: opts.timeoutMs + 1000,
+    // Node's default, stated: a receiver sending thousands of headers gets an error, not our memory.
+    maxHeaderSize: 16 * 1024,
     connect: opts.allowPrivateTargets ? {} : { lookup: guardedLookup as never },
   });
   const client = ky.create({ retry: 0, throwHttpErrors: false, timeout: opts.timeoutMs, fetch: undiciFetch(agent, MAX_RESPONSE_BODY) as typeof fetch });
@@ -54,6 +64,9 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
         startedAt,
         durationMs: Math.round(performance.now() - t0),
         ...rest,
+        // Both end up in a row: only storable text (see text.ts), whatever the receiver sent.
+        responseBody: rest.responseBody === null ? null : storableText(rest.responseBody, MAX_RESPONSE_BODY) || null,
+        error: rest.error === null ? null : storableText(rest.error, MAX_ERROR_TEXT),
       });
       const fail = (error: string) => done({ ok: false, responseStatus: null, responseBody: null, error, retryAfterMs: null });
 
@@ -124,6 +137,8 @@ function describeError(err: unknown, timeoutMs: number, signal?: AbortSignal): s
       case 'EHOSTUNREACH':
       case 'ENETUNREACH':
         return 'host unreachable';
+      case 'UND_ERR_HEADERS_OVERFLOW':
+        return 'response headers too large';
       case 'UND_ERR_HEADERS_TIMEOUT':
       case 'UND_ERR_BODY_TIMEOUT':
       case 'UND_ERR_CONNECT_TIMEOUT':
@@ -137,5 +152,5 @@ function describeError(err: unknown, timeoutMs: number, signal?: AbortSignal): s
     cause = (cause as { cause?: unknown }).cause;
   }
   const message = err instanceof Error ? err.message : String(err);
-  return `request failed: ${message}`.slice(0, 500);
+  return `request failed: ${message}`;
 }

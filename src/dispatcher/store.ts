@@ -115,9 +115,10 @@ export interface Completion {
   responseStatus: number | null;
   responseBody: string | null;
   error: string | null;
-  /** DELIVERED, PENDING (retry at nextAttemptAt) or FAILED. */
+  /** DELIVERED, PENDING (retry after retryInMs) or FAILED. */
   status: DeliveryStatus;
-  nextAttemptAt: Date | null;
+  /** Delay before the next attempt; the due time is taken on the database's clock, like `now()` in claims. */
+  retryInMs: number | null;
 }
 
 
@@ -132,9 +133,9 @@ export async function complete(owner: string, batch: Completion[]): Promise<Outb
   return db().$queryRawUnsafe<OutboxRow[]>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::int[],
-                            $8::text[], $9::text[], $10::text[], $11::timestamptz[])
+                            $8::text[], $9::text[], $10::text[], $11::float8[])
          AS t(delivery_id, attempt_id, attempt_number, trigger, started_at, duration_ms, response_status,
-              response_body, error, status, next_attempt_at)
+              response_body, error, status, retry_in_ms)
      ), updated AS (
        UPDATE "Delivery" d
        SET status = CASE WHEN e."deletedAt" IS NOT NULL AND i.status = 'PENDING' THEN 'FAILED' ELSE i.status END::"DeliveryStatus",
@@ -143,7 +144,7 @@ export async function complete(owner: string, batch: Completion[]): Promise<Outb
            "deliveredAt" = CASE WHEN i.status = 'DELIVERED' THEN now() ELSE d."deliveredAt" END,
            "lastResponseStatus" = i.response_status,
            "lastError" = i.error,
-           "nextAttemptAt" = CASE WHEN e."deletedAt" IS NOT NULL THEN NULL ELSE i.next_attempt_at END,
+           "nextAttemptAt" = CASE WHEN e."deletedAt" IS NOT NULL THEN NULL ELSE now() + make_interval(secs => i.retry_in_ms / 1000) END,
            "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
        FROM input i, "Endpoint" e
        -- status as text: compared, never used to pick an index. The (status, leaseExpiresAt) index
@@ -177,9 +178,34 @@ export async function complete(owner: string, batch: Completion[]): Promise<Outb
     batch.map((c) => c.responseBody),
     batch.map((c) => c.error),
     batch.map((c) => c.status),
-    batch.map((c) => c.nextAttemptAt),
+    batch.map((c) => c.retryInMs),
     owner,
   );
+}
+
+// SQLSTATE classes that say "the server or the connection", not "this statement's data": a retry
+// of the same statement can succeed (08 connection, 40 serialization/deadlock, 53 resources,
+// 55 lock/object in use, 57 operator intervention such as a shutdown, 58 system error).
+const TRANSIENT_CLASSES = new Set(['08', '40', '53', '55', '57', '58']);
+
+/** The SQLSTATE of a failed statement as reported through Prisma's driver adapter, if any. */
+export function sqlState(err: unknown): string | undefined {
+  const cause = (err as { meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string; code?: string } } } })?.meta
+    ?.driverAdapterError?.cause;
+  if (cause?.kind === 'postgres') return cause.originalCode ?? cause.code;
+  const code = (err as { code?: unknown })?.code;
+  // Straight from pg: five characters with a digit (not a Node code like EPIPE, nor Prisma's P2010).
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && /\d/.test(code) && !/^P[1-9]\d{3}$/.test(code) ? code : undefined;
+}
+
+/**
+ * The database refused this statement for what it holds (bad text, a constraint, a value out of
+ * range): sending it again cannot succeed. Connection errors and outages (no SQLSTATE, or a
+ * transient class) are not: those are retried with backoff.
+ */
+export function isStatementError(err: unknown): boolean {
+  const state = sqlState(err);
+  return state !== undefined && !TRANSIENT_CLASSES.has(state.slice(0, 2));
 }
 
 /** Hands claimed deliveries back untouched (no attempt made), e.g. at shutdown. */

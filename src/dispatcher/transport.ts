@@ -6,8 +6,10 @@
 // The body travels as ky's unknown option `payload` (handed to fetch untouched), so ky builds and
 // clones a body-less Request. Redirects are never followed (undici's request does not follow
 // them). The response body is read here, capped at `maxBodyBytes`: a longer one is cut and its
-// connection closed rather than drained.
+// connection closed rather than drained. Reading it inside this `fetch` puts the body under ky's
+// timeout too, so a receiver trickling its body cannot hold an attempt past the delivery timeout.
 import type { Dispatcher } from 'undici';
+import { storableText } from './text.js';
 
 export interface TransportInit {
   /** The request body; ky passes unknown options through to fetch as they are. */
@@ -72,11 +74,12 @@ async function readCapped(body: Dispatcher.ResponseData['body'], max: number): P
   for await (const chunk of body) {
     chunks.push(chunk as Buffer);
     size += (chunk as Buffer).byteLength;
-    if (size >= max) {
+    if (size > max) {
+      // Destroying an unfinished body closes its connection: the rest is never downloaded.
       body.destroy();
       break;
     }
   }
-  // A multi-byte character cut at the cap decodes to U+FFFD: drop it rather than store garbage.
-  return Buffer.concat(chunks, size).subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+  // Whatever the bytes are (NUL, invalid UTF-8, a character cut at the cap), what leaves here can be stored.
+  return storableText(Buffer.concat(chunks, size), max);
 }

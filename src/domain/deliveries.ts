@@ -10,13 +10,17 @@ export interface NewDelivery {
   eventType: string;
   trigger: 'event' | 'replay' | 'test';
   replayOfId?: string | null;
+  /** Delay before the first attempt (schedule entry 0, see firstDelay); due on the database's clock. */
+  firstAttemptInMs: number;
 }
 
 export async function insertDeliveries(tx: Prisma.TransactionClient, rows: NewDelivery[]): Promise<void> {
   if (rows.length === 0) return;
   await tx.$executeRawUnsafe(
-    `INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "replayOfId")
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+    `INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "replayOfId", "nextAttemptAt")
+     SELECT id, tenant_id, endpoint_id, event_id, event_type, trigger, replay_of_id, now() + make_interval(secs => delay_ms / 1000)
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[])
+       AS t(id, tenant_id, endpoint_id, event_id, event_type, trigger, replay_of_id, delay_ms)`,
     rows.map((r) => r.id),
     rows.map((r) => r.tenantId),
     rows.map((r) => r.endpointId),
@@ -24,5 +28,6 @@ export async function insertDeliveries(tx: Prisma.TransactionClient, rows: NewDe
     rows.map((r) => r.eventType),
     rows.map((r) => r.trigger),
     rows.map((r) => r.replayOfId ?? null),
+    rows.map((r) => r.firstAttemptInMs),
   );
 }

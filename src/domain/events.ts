@@ -1,4 +1,5 @@
 import { db } from '../db/client.js';
+import { firstDelay } from '../dispatcher/schedule.js';
 import { HookyardError, invalid } from '../errors.js';
 import { newId } from '../ids.js';
 import { publishStatusChanges } from '../pubsub.js';
@@ -70,16 +71,18 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   const targets = input.test ? endpoints : endpoints.filter((e) => filterMatches(e.eventTypes, type));
   const eventId = newId('event');
   const deliveryIds = targets.map(() => newId('delivery'));
+  const firstAttemptInMs = targets.map(() => firstDelay(services.config.retrySchedule));
   const [stored] = await db().$queryRawUnsafe<{ eventId: string | null; created: { id: string; endpointId: string }[] }[]>(
     `WITH ev AS (
        INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $10)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $11)
        ON CONFLICT ("tenantId", "idempotencyKey") DO NOTHING
        RETURNING id
      ), dl AS (
-       INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger)
-       SELECT t.id, $2, t.endpoint_id, ev.id, $3, $7
-       FROM ev CROSS JOIN unnest($8::text[], $9::text[]) AS t(id, endpoint_id)
+       -- Due after schedule entry 0 (jittered per delivery), on the database's clock.
+       INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "nextAttemptAt")
+       SELECT t.id, $2, t.endpoint_id, ev.id, $3, $7, now() + make_interval(secs => t.delay_ms / 1000)
+       FROM ev CROSS JOIN unnest($8::text[], $9::text[], $10::float8[]) AS t(id, endpoint_id, delay_ms)
        JOIN "Endpoint" e ON e.id = t.endpoint_id AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
        RETURNING id, "endpointId"
      )
@@ -94,6 +97,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
     input.test ? 'test' : 'event',
     deliveryIds,
     targets.map((e) => e.id),
+    firstAttemptInMs,
     currentTraceparent(),
   );
   if (!stored?.eventId) {
@@ -121,7 +125,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
         occurredAt,
       })),
     );
-    services.notifyWork();
+    for (const inMs of new Set(firstAttemptInMs)) services.notifyWork(inMs);
   }
   services.logger.debug({ eventId, tenantId, deliveries: created.length }, 'event accepted');
   return { eventId, deliveryIds: created.map((d) => d.id), duplicate: false };

@@ -7,6 +7,7 @@ import type { DeliveryStatus } from '../generated/prisma/enums.js';
 import { newId } from '../ids.js';
 import { publishStatusChanges } from '../pubsub.js';
 import type { Services } from '../services.js';
+import { firstDelay } from '../dispatcher/schedule.js';
 import { insertDeliveries, type NewDelivery } from './deliveries.js';
 import { sendEvent } from './events.js';
 
@@ -39,7 +40,7 @@ async function limit(services: Services, kind: 'replay' | 'testfire', endpointId
   }
 }
 
-function announce(services: Services, tenantId: string, rows: { id: string; endpointId: string; eventId: string }[]): void {
+function announce(services: Services, tenantId: string, rows: { id: string; endpointId: string; eventId: string; firstAttemptInMs: number }[]): void {
   if (rows.length === 0) return;
   services.metrics.deliveriesQueued('replay', rows.length);
   const occurredAt = new Date().toISOString();
@@ -48,7 +49,7 @@ function announce(services: Services, tenantId: string, rows: { id: string; endp
     tenantId,
     rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpointId, eventId: r.eventId, previousStatus: null, status: 'PENDING', attemptId: null, occurredAt })),
   );
-  services.notifyWork();
+  for (const inMs of new Set(rows.map((r) => r.firstAttemptInMs))) services.notifyWork(inMs);
 }
 
 /** A fresh delivery of the same event to the same endpoint; the original stays as it was. */
@@ -60,18 +61,17 @@ export async function replayDelivery(services: Services, tenantId: string, deliv
   if (!original) throw notFound('delivery', deliveryId);
   await activeEndpoint(tenantId, original.endpointId);
   await limit(services, 'replay', original.endpointId);
-  const replay = await db().delivery.create({
-    data: {
-      id: newId('delivery'),
-      tenantId,
-      endpointId: original.endpointId,
-      eventId: original.eventId,
-      eventType: original.eventType,
-      trigger: 'replay',
-      replayOfId: original.id,
-    },
-    select: { id: true, endpointId: true, eventId: true },
-  });
+  const replay: NewDelivery = {
+    id: newId('delivery'),
+    tenantId,
+    endpointId: original.endpointId,
+    eventId: original.eventId,
+    eventType: original.eventType,
+    trigger: 'replay',
+    replayOfId: original.id,
+    firstAttemptInMs: firstDelay(services.config.retrySchedule),
+  };
+  await insertDeliveries(db(), [replay]);
   announce(services, tenantId, [replay]);
   services.logger.info({ deliveryId: replay.id, eventId: replay.eventId, replayOf: original.id }, 'delivery replayed');
   return replay.id;
@@ -149,6 +149,7 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
       eventType: d.eventType,
       trigger: 'replay',
       replayOfId: d.id,
+      firstAttemptInMs: firstDelay(services.config.retrySchedule),
     }));
     await insertDeliveries(tx, created);
     return { ...base, created };

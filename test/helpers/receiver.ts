@@ -12,7 +12,7 @@ export interface Received {
 export interface Reply {
   status?: number;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   /** Wait this long before answering. */
   delayMs?: number;
   /** Destroy the socket without answering. */

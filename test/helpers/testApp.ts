@@ -2,6 +2,7 @@
 import { buildApp, type App } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/apiKeys.js';
 import { loadConfig } from '../../src/config.js';
+import type { Sender } from '../../src/dispatcher/send.js';
 import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from './db.js';
 
@@ -40,6 +41,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse a database (restarts, several instances); it is then not dropped by stop(). */
   db?: TestDatabase;
+  /** The dispatcher's HTTP sender, instead of the real one. */
+  sender?: Sender;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -61,7 +64,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LOG_LEVEL: process.env.HOOKYARD_TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
   });
-  const app = buildApp(config);
+  const app = buildApp(config, { sender: options.sender });
   const { url } = await app.start();
   const other = await createApiKey('intruder');
   const graphqlUrl = `${url}/graphql`;
