@@ -3,9 +3,8 @@
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { type GraphQLArmorRejectCallback } from '@escape.tech/graphql-armor-types';
-import { GraphQLError, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, Kind, Lexer, parse, Source, TokenKind, type DocumentNode, type ExecutionResult } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { authenticate } from '../auth/apiKeys.js';
 import { HookyardError } from '../errors.js';
@@ -20,7 +19,7 @@ export interface ServerContext {
   auth?: Auth | null;
 }
 
-export const LIMITS = { depth: 12, aliases: 15, tokens: 3000, cost: 20_000 } as const;
+export const LIMITS = { depth: 12, aliases: 15, tokens: 3000, nesting: 100, cost: 20_000 } as const;
 
 // Limits report through the validation context, so the error keeps our code.
 const tooComplex: GraphQLArmorRejectCallback = (ctx, error) => {
@@ -29,6 +28,37 @@ const tooComplex: GraphQLArmorRejectCallback = (ctx, error) => {
   );
 };
 const armor = { onReject: [tooComplex], propagateOnRejection: false, exposeLimits: true };
+
+const OPENERS = new Set<string>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSERS = new Set<string>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/**
+ * graphql-js's parser recurses once per nesting level and overflows the stack at ~1,700 levels,
+ * before a token limit counted while parsing is reached (`f(a: [[[…` 3,000 deep is ~6 KB). So the
+ * tokens and the nesting are counted by the (iterative) lexer alone first, and only a document
+ * within both limits reaches the parser. Used by HTTP and graphql-ws alike (Yoga's envelop parse).
+ */
+export function parseWithinLimits(source: string | Source, options?: Parameters<typeof parse>[1]): DocumentNode {
+  const lexer = new Lexer(typeof source === 'string' ? new Source(source) : source);
+  let tokens = 0;
+  let depth = 0;
+  for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+    if (++tokens > LIMITS.tokens) throw tooComplexError(`Token limit of ${LIMITS.tokens} exceeded.`);
+    if (OPENERS.has(token.kind) && ++depth > LIMITS.nesting) throw tooComplexError(`Nesting limit of ${LIMITS.nesting} exceeded.`);
+    if (CLOSERS.has(token.kind)) depth--;
+  }
+  return parse(source, { ...options, maxTokens: LIMITS.tokens });
+}
+
+function tooComplexError(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', limits: LIMITS, http: { status: 400 } } });
+}
+
+const documentLimits: Plugin = {
+  onParse({ setParseFn }) {
+    setParseFn(parseWithinLimits);
+  },
+};
 
 function isIntrospectionOnly(document: DocumentNode): boolean {
   return document.definitions.every(
@@ -64,10 +94,7 @@ export function stampErrors(result: ExecutionResult, requestId: string): Executi
   return {
     ...result,
     errors: result.errors.map((e) => {
-      // The token limit fires inside the parser, which Yoga labels GRAPHQL_PARSE_FAILED.
-      const code = /limit of \d+ exceeded/.test(e.message)
-        ? 'QUERY_TOO_COMPLEX'
-        : ((e.extensions?.code as string | undefined) ?? defaultCode(e));
+      const code = (e.extensions?.code as string | undefined) ?? defaultCode(e);
       const param =
         e.extensions?.param ?? (code === 'VALIDATION_FAILED' ? /^Variable "\$([^"]+)"/.exec(e.message)?.[1] : undefined);
       return new GraphQLError(e.message, {
@@ -111,6 +138,19 @@ const stampResults: Plugin<Record<string, unknown>, ServerContext> = {
   },
 };
 
+/**
+ * Yoga's own request errors (bad JSON, bad variables, wrong content type, limits) are the client's
+ * fault: answered with their 4xx status and code, never logged, and without
+ * `extensions.originalError`, which quotes the request body.
+ */
+function clientError(error: unknown): GraphQLError | null {
+  if (!(error instanceof GraphQLError) || error.originalError) return null;
+  const status = (error.extensions?.http as { status?: number } | undefined)?.status;
+  if (!status || status < 400 || status >= 500) return null;
+  const { originalError: _quoted, ...extensions } = error.extensions as Record<string, unknown>;
+  return new GraphQLError(error.message, { extensions: { ...extensions, code: extensions.code ?? 'BAD_REQUEST' } });
+}
+
 export type HookyardYoga = YogaServerInstance<ServerContext, Context>;
 
 export function buildYoga(services: Services): HookyardYoga {
@@ -122,6 +162,8 @@ export function buildYoga(services: Services): HookyardYoga {
     logging: false,
     maskedErrors: {
       maskError(error, message, isDev) {
+        const client = clientError(error);
+        if (client) return client;
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (!(original instanceof GraphQLError)) {
           services.logger.error({ err: original ?? error, path: (error as GraphQLError).path }, 'unexpected error in a resolver');
@@ -135,8 +177,7 @@ export function buildYoga(services: Services): HookyardYoga {
       services,
     }),
     plugins: [
-      // Counted while parsing, before any validation context exists: it throws, defaultCode() names it.
-      maxTokensPlugin({ n: LIMITS.tokens, exposeLimits: true }),
+      documentLimits,
       maxDepthPlugin({ n: LIMITS.depth, ...armor }),
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
       costLimitPlugin({ maxCost: LIMITS.cost, ...armor }),
