@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -13,8 +13,20 @@ const REDACT = [
   'apiKey',
   '*.apiKey',
   'connectionParams',
+  // What a client sent is never logged: request bodies, variables, payloads and header values
+  // carry secrets (an endpoint's headers.authorization) and can be megabytes long.
+  'body',
+  '*.body',
+  'variables',
+  '*.variables',
+  'payload',
+  '*.payload',
+  'headers',
+  '*.headers',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'hookyard' } });
+/** `destination` lets a test read what would be logged. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = { level, redact: { paths: REDACT, censor: '[redacted]' }, base: { service: 'hookyard' } };
+  return destination ? pino(options, destination) : pino(options);
 }

@@ -147,9 +147,22 @@ function clientError(error: unknown): GraphQLError | null {
   if (!(error instanceof GraphQLError) || error.originalError) return null;
   const status = (error.extensions?.http as { status?: number } | undefined)?.status;
   if (!status || status < 400 || status >= 500) return null;
-  const { originalError: _quoted, ...extensions } = error.extensions as Record<string, unknown>;
-  return new GraphQLError(error.message, { extensions: { ...extensions, code: extensions.code ?? 'BAD_REQUEST' } });
+  const { originalError: _quoted, http: _spec, ...extensions } = error.extensions as Record<string, unknown>;
+  // Without `spec`, Yoga keeps the 4xx status for application/json answers too.
+  return new GraphQLError(error.message, { extensions: { ...extensions, code: extensions.code ?? 'BAD_REQUEST', http: { status } } });
 }
+
+/** Yoga answers other content types with an empty 415; this one says what it takes. */
+const jsonBodiesOnly: Plugin<Record<string, unknown>, ServerContext> = {
+  onRequest({ request, endResponse, serverContext }) {
+    if (request.method !== 'POST' || /json/i.test(request.headers.get('content-type') ?? '')) return;
+    const error = {
+      message: 'POST a JSON body (content-type: application/json)',
+      extensions: { code: 'UNSUPPORTED_MEDIA_TYPE', requestId: serverContext?.requestId },
+    };
+    endResponse(new Response(JSON.stringify({ errors: [error] }), { status: 415, headers: { 'content-type': 'application/json; charset=utf-8' } }));
+  },
+};
 
 export type HookyardYoga = YogaServerInstance<ServerContext, Context>;
 
@@ -177,6 +190,7 @@ export function buildYoga(services: Services): HookyardYoga {
       services,
     }),
     plugins: [
+      jsonBodiesOnly as Plugin,
       documentLimits,
       maxDepthPlugin({ n: LIMITS.depth, ...armor }),
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),

@@ -2,6 +2,7 @@
 import { buildApp, type App } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/apiKeys.js';
 import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
@@ -40,6 +41,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse a database (restarts, several instances); it is then not dropped by stop(). */
   db?: TestDatabase;
+  /** Log lines (JSON) go here instead of being dropped; LOG_LEVEL is then `debug` unless env sets it. */
+  logLines?: string[];
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -56,10 +59,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     HOOKYARD_DELIVERY_TIMEOUT_MS: '2000',
     HOOKYARD_LEASE_MS: '5000',
     HOOKYARD_SHUTDOWN_GRACE_MS: '2000',
-    LOG_LEVEL: process.env.HOOKYARD_TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.HOOKYARD_TEST_LOG_LEVEL ?? (options.logLines ? 'debug' : 'silent'),
     ...options.env,
   });
-  const app = buildApp(config);
+  const lines = options.logLines;
+  const logger = lines ? createLogger(config.logLevel, { write: (line: string) => void lines.push(line) }) : undefined;
+  const app = buildApp(config, { logger });
   const { url } = await app.start();
   const other = await createApiKey('intruder');
   const graphqlUrl = `${url}/graphql`;
