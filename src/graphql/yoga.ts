@@ -88,6 +88,13 @@ function defaultCode(error: GraphQLError): string {
   return 'GRAPHQL_VALIDATION_FAILED';
 }
 
+const MAX_MESSAGE = 300;
+
+/** graphql-js quotes a refused variable's value whole in its message: a megabyte string would come back. */
+function shortened(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}…`;
+}
+
 /** Every error carries a code and the request id, whatever phase raised it. */
 export function stampErrors(result: ExecutionResult, requestId: string): ExecutionResult {
   if (!result.errors?.length) return result;
@@ -97,7 +104,7 @@ export function stampErrors(result: ExecutionResult, requestId: string): Executi
       const code = (e.extensions?.code as string | undefined) ?? defaultCode(e);
       const param =
         e.extensions?.param ?? (code === 'VALIDATION_FAILED' ? /^Variable "\$([^"]+)"/.exec(e.message)?.[1] : undefined);
-      return new GraphQLError(e.message, {
+      return new GraphQLError(shortened(e.message), {
         nodes: e.nodes,
         source: e.source,
         positions: e.positions,

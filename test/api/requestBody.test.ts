@@ -103,6 +103,19 @@ describe('client mistakes', () => {
     }
   });
 
+  it('does not echo a refused variable\'s value', async () => {
+    const value = `${'x'.repeat(200_000)}${SECRET}`;
+    const res = await fetch(t.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
+      body: JSON.stringify({ query: 'query($n: Int) { endpoints(first: $n) { edges { node { id } } } }', variables: { n: value } }),
+    });
+    const text = await res.text();
+    expect(JSON.parse(text)).toMatchObject({ errors: [{ extensions: { code: 'VALIDATION_FAILED', param: 'n' } }] });
+    expect(text).not.toContain('sk_live');
+    expect(text.length).toBeLessThan(2000);
+  });
+
   it('never logs a secret from variables or headers (redaction)', async () => {
     const before = logLines.length;
     t.app.services.logger.error({ body: SECRET, variables: { a: SECRET }, req: { headers: { 'x-api-key': SECRET }, body: SECRET }, headers: { authorization: SECRET }, payload: { s: SECRET } }, 'test line');
