@@ -92,6 +92,8 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks, size)));
     req.once('error', reject);
+    // A client gone mid-body may close without an error; after 'end' this changes nothing.
+    req.once('close', () => reject(new Error('request closed before its body ended')));
   });
 }
 
