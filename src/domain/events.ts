@@ -31,11 +31,28 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 // even run of backslashes before one means the text merely spells it.
 const UNSTORABLE = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/;
 
+/** Deeper payloads are refused: JSON.stringify (and every reader after us) recurses per level. */
+export const MAX_PAYLOAD_DEPTH = 64;
+
+/** Walks the payload without recursion, so a payload nested 100,000 deep cannot overflow the stack here. */
+function depthExceeds(payload: object, max: number): boolean {
+  const stack: [unknown, number][] = [[payload, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > max) return true;
+    for (const child of Object.values(value as object)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 /** Checks an event payload and returns it serialized (once, for the statement that stores it). */
 export function checkPayload(services: Services, payload: unknown, param = 'input.payload'): string {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     throw invalid(param, 'payload must be a JSON object');
   }
+  if (depthExceeds(payload, MAX_PAYLOAD_DEPTH)) throw invalid(param, `payload must be nested at most ${MAX_PAYLOAD_DEPTH} levels deep`);
   const json = JSON.stringify(payload);
   const bytes = Buffer.byteLength(json);
   if (bytes > services.config.maxPayloadBytes) {

@@ -56,7 +56,7 @@ const EndpointRef = builder.prismaNode('Endpoint', {
       args: { since: t.arg({ type: 'DateTime', required: false }) },
       select: { id: true },
       resolve: async (endpoint, args) => {
-        const since = args.since ?? new Date(Date.now() - 86_400_000);
+        const since = check.storableDate(args.since, 'since') ?? new Date(Date.now() - 86_400_000);
         const groups = await db().delivery.groupBy({ by: ['status'], where: { endpointId: endpoint.id, createdAt: { gte: since } }, _count: true });
         const count = (status: string) => groups.find((g) => g.status === status)?._count ?? 0;
         return { pending: count('PENDING'), sending: count('SENDING'), delivered: count('DELIVERED'), failed: count('FAILED') };

@@ -3,9 +3,8 @@
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
-import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { type GraphQLArmorRejectCallback } from '@escape.tech/graphql-armor-types';
-import { type DefinitionNode, GraphQLError, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import { type DefinitionNode, GraphQLError, Kind, Lexer, parse, Source, TokenKind, type DocumentNode, type ExecutionResult } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { authenticate } from '../auth/apiKeys.js';
 import { HookyardError } from '../errors.js';
@@ -21,7 +20,7 @@ export interface ServerContext {
   auth?: Auth | null;
 }
 
-export const LIMITS = { depth: 12, aliases: 15, tokens: 3000, cost: 20_000 } as const;
+export const LIMITS = { depth: 12, aliases: 15, tokens: 3000, nesting: 100, cost: 20_000 } as const;
 
 // Limits report through the validation context, so the error keeps our code.
 const tooComplex: GraphQLArmorRejectCallback = (ctx, error) => {
@@ -30,6 +29,37 @@ const tooComplex: GraphQLArmorRejectCallback = (ctx, error) => {
   );
 };
 const armor = { onReject: [tooComplex], propagateOnRejection: false, exposeLimits: true };
+
+const OPENERS = new Set<string>([TokenKind.BRACE_L, TokenKind.BRACKET_L, TokenKind.PAREN_L]);
+const CLOSERS = new Set<string>([TokenKind.BRACE_R, TokenKind.BRACKET_R, TokenKind.PAREN_R]);
+
+/**
+ * graphql-js's parser recurses once per nesting level and overflows the stack at ~1,700 levels,
+ * before a token limit counted while parsing is reached (`f(a: [[[…` 3,000 deep is ~6 KB). So the
+ * tokens and the nesting are counted by the (iterative) lexer alone first, and only a document
+ * within both limits reaches the parser. Used by HTTP and graphql-ws alike (Yoga's envelop parse).
+ */
+export function parseWithinLimits(source: string | Source, options?: Parameters<typeof parse>[1]): DocumentNode {
+  const lexer = new Lexer(typeof source === 'string' ? new Source(source) : source);
+  let tokens = 0;
+  let depth = 0;
+  for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+    if (++tokens > LIMITS.tokens) throw tooComplexError(`Token limit of ${LIMITS.tokens} exceeded.`);
+    if (OPENERS.has(token.kind) && ++depth > LIMITS.nesting) throw tooComplexError(`Nesting limit of ${LIMITS.nesting} exceeded.`);
+    if (CLOSERS.has(token.kind)) depth--;
+  }
+  return parse(source, { ...options, maxTokens: LIMITS.tokens });
+}
+
+function tooComplexError(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', limits: LIMITS, http: { status: 400 } } });
+}
+
+const documentLimits: Plugin = {
+  onParse({ setParseFn }) {
+    setParseFn(parseWithinLimits);
+  },
+};
 
 function isIntrospectionOnly(document: DocumentNode): boolean {
   return document.definitions.every(
@@ -81,19 +111,23 @@ function defaultCode(error: GraphQLError): string {
   return 'GRAPHQL_VALIDATION_FAILED';
 }
 
+const MAX_MESSAGE = 300;
+
+/** graphql-js quotes a refused variable's value whole in its message: a megabyte string would come back. */
+function shortened(message: string): string {
+  return message.length <= MAX_MESSAGE ? message : `${message.slice(0, MAX_MESSAGE)}…`;
+}
+
 /** Every error carries a code and the request id, whatever phase raised it. */
 export function stampErrors(result: ExecutionResult, requestId: string): ExecutionResult {
   if (!result.errors?.length) return result;
   return {
     ...result,
     errors: result.errors.map((e) => {
-      // The token limit fires inside the parser, which Yoga labels GRAPHQL_PARSE_FAILED.
-      const code = /limit of \d+ exceeded/.test(e.message)
-        ? 'QUERY_TOO_COMPLEX'
-        : ((e.extensions?.code as string | undefined) ?? defaultCode(e));
+      const code = (e.extensions?.code as string | undefined) ?? defaultCode(e);
       const param =
         e.extensions?.param ?? (code === 'VALIDATION_FAILED' ? /^Variable "\$([^"]+)"/.exec(e.message)?.[1] : undefined);
-      return new GraphQLError(e.message, {
+      return new GraphQLError(shortened(e.message), {
         nodes: e.nodes,
         source: e.source,
         positions: e.positions,
@@ -134,6 +168,32 @@ const stampResults: Plugin<Record<string, unknown>, ServerContext> = {
   },
 };
 
+/**
+ * Yoga's own request errors (bad JSON, bad variables, wrong content type, limits) are the client's
+ * fault: answered with their 4xx status and code, never logged, and without
+ * `extensions.originalError`, which quotes the request body.
+ */
+function clientError(error: unknown): GraphQLError | null {
+  if (!(error instanceof GraphQLError) || error.originalError) return null;
+  const status = (error.extensions?.http as { status?: number } | undefined)?.status;
+  if (!status || status < 400 || status >= 500) return null;
+  const { originalError: _quoted, http: _spec, ...extensions } = error.extensions as Record<string, unknown>;
+  // Without `spec`, Yoga keeps the 4xx status for application/json answers too.
+  return new GraphQLError(error.message, { extensions: { ...extensions, code: extensions.code ?? 'BAD_REQUEST', http: { status } } });
+}
+
+/** Yoga answers other content types with an empty 415; this one says what it takes. */
+const jsonBodiesOnly: Plugin<Record<string, unknown>, ServerContext> = {
+  onRequest({ request, endResponse, serverContext }) {
+    if (request.method !== 'POST' || /json/i.test(request.headers.get('content-type') ?? '')) return;
+    const error = {
+      message: 'POST a JSON body (content-type: application/json)',
+      extensions: { code: 'UNSUPPORTED_MEDIA_TYPE', requestId: serverContext?.requestId },
+    };
+    endResponse(new Response(JSON.stringify({ errors: [error] }), { status: 415, headers: { 'content-type': 'application/json; charset=utf-8' } }));
+  },
+};
+
 export type HookyardYoga = YogaServerInstance<ServerContext, Context>;
 
 export function buildYoga(services: Services): HookyardYoga {
@@ -145,6 +205,8 @@ export function buildYoga(services: Services): HookyardYoga {
     logging: false,
     maskedErrors: {
       maskError(error, message, isDev) {
+        const client = clientError(error);
+        if (client) return client;
         const original = error instanceof GraphQLError ? error.originalError : error;
         if (!(original instanceof GraphQLError)) {
           services.logger.error({ err: original ?? error, path: (error as GraphQLError).path }, 'unexpected error in a resolver');
@@ -158,8 +220,8 @@ export function buildYoga(services: Services): HookyardYoga {
       services,
     }),
     plugins: [
-      // Counted while parsing, before any validation context exists: it throws, defaultCode() names it.
-      maxTokensPlugin({ n: LIMITS.tokens, exposeLimits: true }),
+      jsonBodiesOnly as Plugin,
+      documentLimits,
       maxDepthPlugin({ n: LIMITS.depth, ...armor }),
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
       costLimitPlugin({ maxCost: LIMITS.cost, ...armor }),

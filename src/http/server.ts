@@ -2,7 +2,7 @@
 // path), GraphiQL inlined for offline use, /health and /ready. Every response has x-request-id.
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { parse, type ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../auth/apiKeys.js';
@@ -58,9 +58,57 @@ function serveMetrics(req: IncomingMessage, res: ServerResponse, services: Servi
   );
 }
 
+/** The name of a header in GraphiQL's Headers tab (sent as connectionParams) or a client's params, any case. */
+function param(params: Record<string, unknown> | undefined, name: string): unknown {
+  if (!params) return undefined;
+  const key = Object.keys(params).find((k) => k.toLowerCase() === name);
+  return key === undefined ? undefined : params[key];
+}
+
+function tooLarge(res: ServerResponse, requestId: string, maxBodyBytes: number, length?: number): void {
+  // The rest of the body is never read: the connection cannot carry another request.
+  res.setHeader('connection', 'close');
+  sendJson(res, 413, {
+    errors: [
+      {
+        message: `request body is ${length !== undefined ? `${length} bytes` : 'larger than the limit'}; the limit is ${maxBodyBytes} bytes`,
+        extensions: { code: 'PAYLOAD_TOO_LARGE', limitBytes: maxBodyBytes, requestId },
+      },
+    ],
+  });
+}
+
+/**
+ * Reads a request body, counting as it streams (chunked bodies have no Content-Length to check),
+ * and stops reading once it passes the limit. Resolves null then. whatwg-node has no limit of its
+ * own; it takes a body read beforehand from `req.body` (its adapter for body-parsing frameworks).
+ */
+function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.off('data', onData);
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(Buffer.concat(chunks, size)));
+    req.once('error', reject);
+    // A client gone mid-body may close without an error; after 'end' this changes nothing.
+    req.once('close', () => reject(new Error('request closed before its body ended')));
+  });
+}
+
 export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { server: Server; closeWebSockets(): void } {
-  // A JSON body can be larger than the payload it carries (escaping, other fields).
-  const maxBodyBytes = services.config.maxPayloadBytes * 2 + 64 * 1024;
+  // A JSON body can be larger than the payload it carries: escaped as \u0041, one byte of payload
+  // takes six, and the limit is on the payload's own UTF-8 size (checkPayload).
+  const maxBodyBytes = services.config.maxPayloadBytes * 6 + 64 * 1024;
   // The seeds' REST shapes (src/rest/): only where GraphQL is served too.
   const rest = yoga ? createRestApi(services) : undefined;
 
@@ -100,13 +148,20 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
         return;
       }
       const length = Number(req.headers['content-length'] ?? 0);
-      if (length > maxBodyBytes) {
-        res.setHeader('connection', 'close');
-        return sendJson(res, 413, {
-          errors: [{ message: `request body is ${length} bytes; the limit is ${maxBodyBytes}`, extensions: { code: 'PAYLOAD_TOO_LARGE', requestId } }],
-        });
+      if (length > maxBodyBytes) return tooLarge(res, requestId, maxBodyBytes, length);
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        void yoga(req, res, { requestId });
+        return;
       }
-      void yoga(req, res, { requestId });
+      readBody(req, maxBodyBytes).then(
+        (body) => {
+          if (!body) return tooLarge(res, requestId, maxBodyBytes);
+          (req as IncomingMessage & { body?: Uint8Array }).body = body;
+          void yoga(req, res, { requestId });
+        },
+        // The client went away mid-body: nobody is left to answer.
+        () => res.destroy(),
+      );
       return;
     }
     if (yoga && req.method === 'GET' && (path === '/' || path === '/dashboard.js')) {
@@ -141,7 +196,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
     {
       // An unauthenticated socket is closed (4403) before any operation runs.
       onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        const raw = param(ctx.connectionParams, 'authorization');
         const auth = typeof raw === 'string' ? await authenticate(raw) : null;
         if (!auth) return false;
         ctx.extra.auth = auth;
@@ -149,7 +204,9 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       },
       onSubscribe: async (ctx, _id, params) => {
         const requestId = randomUUID();
-        const { schema, execute, subscribe, contextFactory, validate } = yoga.getEnveloped({
+        // Yoga's envelop, as its graphql-ws recipe does: the same parse (token and nesting limits),
+        // validation rules (depth, aliases, cost), context and error codes as over HTTP.
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           requestId,
           auth: ctx.extra.auth ?? null,
         });
@@ -157,7 +214,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
         try {
           document = parse(params.query);
         } catch (err) {
-          return stampErrors({ errors: [err as never] }, requestId).errors!;
+          return stampErrors({ errors: [err as GraphQLError] }, requestId).errors!;
         }
         const args: ExecutionArgs = {
           schema,

@@ -69,7 +69,7 @@ export function validateEndpointUrl(raw: string, allowPrivate: boolean, param = 
     throw invalid(param, 'url must not carry credentials; use endpoint headers instead');
   }
   if (!url.hostname) throw invalid(param, 'url must have a host');
-  if (url.port && BAD_PORTS.has(Number(url.port))) throw invalid(param, `port ${url.port} is not allowed for webhooks`);
+  if (url.port && (url.port === '0' || BAD_PORTS.has(Number(url.port)))) throw invalid(param, `port ${url.port} is not allowed for webhooks`);
   url.hash = '';
   if (!allowPrivate) {
     const host = url.hostname.replace(/^\[|\]$/g, '');

@@ -100,7 +100,7 @@ describe('request ids and errors', () => {
   });
 
   it('refuses an oversized request body with 413 PAYLOAD_TOO_LARGE', async () => {
-    const huge = JSON.stringify({ query: 'mutation($p: JSON!) { sendEvent(input: { eventType: "a", payload: $p }) { deliveriesCreated } }', variables: { p: { x: 'y'.repeat(1_000_000) } } });
+    const huge = JSON.stringify({ query: 'mutation($p: JSON!) { sendEvent(input: { eventType: "a", payload: $p }) { deliveriesCreated } }', variables: { p: { x: 'y'.repeat(2_000_000) } } });
     const res = await post(huge);
     expect(res.status).toBe(413);
     const body = (await res.json()) as { errors: { extensions: Record<string, unknown> }[] };

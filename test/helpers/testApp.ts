@@ -3,6 +3,7 @@ import { buildApp, type App } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/apiKeys.js';
 import { loadConfig } from '../../src/config.js';
 import type { Sender } from '../../src/dispatcher/send.js';
+import { createLogger } from '../../src/logger.js';
 import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from './db.js';
 
@@ -43,6 +44,8 @@ export interface TestAppOptions {
   db?: TestDatabase;
   /** The dispatcher's HTTP sender, instead of the real one. */
   sender?: Sender;
+  /** Log lines (JSON) go here instead of being dropped; LOG_LEVEL is then `debug` unless env sets it. */
+  logLines?: string[];
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -61,10 +64,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     HOOKYARD_DELIVERY_TIMEOUT_MS: '2000',
     HOOKYARD_LEASE_MS: '5000',
     HOOKYARD_SHUTDOWN_GRACE_MS: '2000',
-    LOG_LEVEL: process.env.HOOKYARD_TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.HOOKYARD_TEST_LOG_LEVEL ?? (options.logLines ? 'debug' : 'silent'),
     ...options.env,
   });
-  const app = buildApp(config, { sender: options.sender });
+  const lines = options.logLines;
+  const logger = lines ? createLogger(config.logLevel, { write: (line: string) => void lines.push(line) }) : undefined;
+  const app = buildApp(config, { logger, sender: options.sender });
   const { url } = await app.start();
   const other = await createApiKey('intruder');
   const graphqlUrl = `${url}/graphql`;
