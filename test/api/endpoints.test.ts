@@ -77,12 +77,14 @@ describe('endpoints', () => {
     const r1 = await t.ok(RotateSecret, { id: endpoint.id, graceSeconds: 3600 });
     expect(r1.rotateEndpointSecret.secret).not.toBe(secret);
     const rows = await db().endpointSecret.findMany({ where: { endpointId: endpoint.id }, orderBy: { createdAt: 'asc' } });
-    expect(rows.map((r) => r.secret)).toEqual([secret, r1.rotateEndpointSecret.secret]);
+    // Stored sealed (src/security/secretBox.ts); opened with the app's key they are the secrets returned.
+    const open = (stored: string) => t.app.services.secretBox.open(stored, endpoint.id);
+    expect(rows.map((r) => open(r.secret))).toEqual([secret, r1.rotateEndpointSecret.secret]);
     expect(rows[0]!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 3500_000);
     expect(rows[1]!.expiresAt).toBeNull();
     const r2 = await t.ok(RotateSecret, { id: endpoint.id, graceSeconds: 0 });
     const active = await db().endpointSecret.findMany({ where: { endpointId: endpoint.id, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
-    expect(active.map((r) => r.secret)).toEqual([r2.rotateEndpointSecret.secret]);
+    expect(active.map((r) => open(r.secret))).toEqual([r2.rotateEndpointSecret.secret]);
     const bad = await t.gql(RotateSecret, { id: endpoint.id, graceSeconds: -1 });
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', param: 'graceSeconds' });
   });
