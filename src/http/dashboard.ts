@@ -17,20 +17,24 @@ let assets: Promise<Map<string, Asset>> | undefined;
 async function build(): Promise<Map<string, Asset>> {
   const { build: esbuild } = await import('esbuild');
   const result = await esbuild({
-    entryPoints: [`${DIR}main.ts`],
+    entryPoints: [`${DIR}main.tsx`],
+    outdir: 'dashboard-out', // only names the outputs: nothing is written
     bundle: true,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
     minify: true,
     format: 'iife',
     target: 'es2022',
     write: false,
     logLevel: 'silent',
   });
-  const js = Buffer.from(result.outputFiles[0]!.contents);
+  const output = (ext: string) => Buffer.from(result.outputFiles.find((f) => f.path.endsWith(ext))!.contents);
   const html = await readFile(`${DIR}index.html`);
   const asset = (type: string, plain: Buffer): Asset => ({ type, plain, gzip: gzipSync(plain) });
   return new Map([
     ['/', asset('text/html; charset=utf-8', html)],
-    ['/dashboard.js', asset('text/javascript; charset=utf-8', js)],
+    ['/dashboard.js', asset('text/javascript; charset=utf-8', output('.js'))],
+    ['/dashboard.css', asset('text/css; charset=utf-8', output('.css'))],
   ]);
 }
 

@@ -90,7 +90,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       void yoga(req, res, { requestId });
       return;
     }
-    if (yoga && req.method === 'GET' && (path === '/' || path === '/dashboard.js')) {
+    if (yoga && req.method === 'GET' && (path === '/' || path === '/dashboard.js' || path === '/dashboard.css')) {
       dashboardAsset(path).then(
         (asset) => {
           if (!asset) return sendJson(res, 404, { error: 'not found', requestId });

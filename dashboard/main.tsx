@@ -1,0 +1,139 @@
+// Hookyard dashboard: endpoints and their settings, deliveries (live), a delivery's attempts and
+// replay chain, single and bulk replay. Talks to the GraphQL API only; bundled by the server (no CDN).
+import { signal } from '@preact/signals';
+import { render } from 'preact';
+import { useState } from 'preact/hooks';
+import { auth, explain, gql } from './api.js';
+import { Deliveries } from './deliveries.js';
+import { EndpointCard, EndpointList, endpoints, loadEndpoints, selectedId } from './endpoints.js';
+import { connect, disconnect, liveError, liveState } from './live.js';
+import { DashEndpoints } from './operations.js';
+import { Banner } from './ui.js';
+import './style.css';
+
+const KEY = 'hookyard.apiKey';
+const THEME = 'hookyard.theme';
+const signedIn = signal(false);
+/** The operator's choice; null follows prefers-color-scheme. */
+const chosen = (localStorage.getItem(THEME) as 'light' | 'dark' | null) ?? null;
+const theme = signal<'light' | 'dark'>('light');
+
+function applyTheme() {
+  const dark = chosen ? chosen === 'dark' : matchMedia('(prefers-color-scheme: dark)').matches;
+  theme.value = dark ? 'dark' : 'light';
+  document.documentElement.dataset.theme = theme.value;
+}
+applyTheme();
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => !localStorage.getItem(THEME) && applyTheme());
+
+function toggleTheme() {
+  theme.value = theme.value === 'dark' ? 'light' : 'dark';
+  document.documentElement.dataset.theme = theme.value;
+  localStorage.setItem(THEME, theme.value);
+}
+
+async function start(key: string) {
+  auth.key = key;
+  await gql(DashEndpoints);
+  localStorage.setItem(KEY, key);
+  signedIn.value = true;
+  connect();
+  void loadEndpoints();
+}
+
+function signOut() {
+  localStorage.removeItem(KEY);
+  auth.key = '';
+  disconnect();
+  endpoints.value = null;
+  selectedId.value = null;
+  signedIn.value = false;
+}
+
+function SignIn() {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <main class="signin">
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          try {
+            await start(String(new FormData(e.currentTarget).get('key') ?? '').trim());
+          } catch (err) {
+            setError(explain(err));
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <h1>Hookyard</h1>
+        <p class="muted">Sign in with an API key of your tenant.</p>
+        <Banner kind="error" text={error} />
+        <label>
+          API key
+          <input name="key" type="password" autoComplete="off" placeholder="hy_…" required data-testid="api-key" />
+        </label>
+        <button class="primary" type="submit" disabled={busy}>
+          Sign in
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function LiveIndicator() {
+  const state = liveState.value;
+  const text = state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'reconnecting…';
+  return (
+    <span class={`live ${state}`} role="status" data-testid="live">
+      {text}
+    </span>
+  );
+}
+
+function Dashboard() {
+  const [open, setOpen] = useState<string | null>(null);
+  const endpoint = endpoints.value?.find((e) => e.id === selectedId.value);
+  return (
+    <>
+      <header class="top">
+        <h1>Hookyard</h1>
+        <LiveIndicator />
+        <button type="button" onClick={toggleTheme} data-testid="theme" aria-label="Switch between light and dark theme">
+          {theme.value === 'dark' ? '☀ Light' : '☾ Dark'}
+        </button>
+        <button type="button" onClick={signOut} data-testid="sign-out">
+          Sign out
+        </button>
+      </header>
+      <Banner kind="error" text={liveError.value} testId="live-error" />
+      <div class="layout">
+        <EndpointList />
+        <main class="content">
+          {endpoint ? (
+            <>
+              <EndpointCard key={endpoint.id} endpoint={endpoint} onTestFired={() => {}} />
+              <Deliveries
+                endpointId={endpoint.id}
+                open={open}
+                setOpen={setOpen}
+              />
+            </>
+          ) : (
+            endpoints.value && <p class="muted empty">Select or create an endpoint.</p>
+          )}
+        </main>
+      </div>
+    </>
+  );
+}
+
+function App() {
+  return signedIn.value ? <Dashboard /> : <SignIn />;
+}
+
+const saved = localStorage.getItem(KEY);
+if (saved) start(saved).catch(() => signOut());
+render(<App />, document.getElementById('app')!);
