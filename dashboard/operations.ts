@@ -89,3 +89,9 @@ export const DashLive = `
     }
   }
 `;
+
+export const DashStats = graphql(`
+  query DashStats($endpointId: ID, $since: DateTime!, $bucketSeconds: Int!) {
+    deliveryStats(endpointId: $endpointId, since: $since, bucketSeconds: $bucketSeconds) { start delivered failed pending }
+  }
+`);
