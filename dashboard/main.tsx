@@ -4,6 +4,7 @@ import { signal } from '@preact/signals';
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
 import { auth, explain, gql } from './api.js';
+import { Overview } from './charts.js';
 import { Deliveries } from './deliveries.js';
 import { EndpointCard, EndpointList, endpoints, loadEndpoints, selectedId } from './endpoints.js';
 import { connect, disconnect, liveError, liveState } from './live.js';
@@ -115,6 +116,10 @@ function Dashboard() {
           {endpoint ? (
             <>
               <EndpointCard key={endpoint.id} endpoint={endpoint} onTestFired={() => {}} />
+              <section class="card charts" aria-label="Overview">
+                <Overview endpointId={endpoint.id} title="This endpoint" theme={theme.value} />
+                <Overview endpointId={null} title="All endpoints" theme={theme.value} />
+              </section>
               <Deliveries
                 endpointId={endpoint.id}
                 open={open}

@@ -182,6 +182,11 @@ describe('dashboard', () => {
     const delivered = await db().delivery.findFirstOrThrow({ where: { endpointId: good } });
     await expect.poll(() => badgeOf(delivered.id).textContent(), { timeout: 10_000 }).toBe('DELIVERED');
     expect(navigations).toEqual([]);
+    // The charts follow: this endpoint's, and the tenant's (which counts the test event of the deleted endpoint too).
+    const summary = (chart: string) => page.getByTestId(chart).getByTestId('chart-summary').textContent();
+    await expect.poll(() => summary('endpoint-chart'), { timeout: 10_000 }).toBe('1 delivered · 0 failed · 0 waiting · failure rate 0.0%');
+    await expect.poll(() => summary('tenant-chart'), { timeout: 10_000 }).toBe('2 delivered · 0 failed · 0 waiting · failure rate 0.0%');
+    expect(await page.getByTestId('endpoint-chart').locator('canvas').count()).toBe(1);
     // Relative time, with the absolute time and its zone on hover.
     const created = page.locator(`[data-delivery="${delivered.id}"] time`);
     expect(await created.textContent()).toMatch(/just now|sec/);
@@ -192,6 +197,9 @@ describe('dashboard', () => {
     for (let i = 0; i < 3; i++) await t.ok(SendEvent, { input: { eventType: 'invoice.paid', payload: { invoice: i } } });
     const failed = await db().delivery.findMany({ where: { endpointId: bad }, orderBy: { createdAt: 'asc' } });
     for (const f of failed) await expect.poll(() => badgeOf(f.id).textContent(), { timeout: 10_000 }).toBe('FAILED');
+    await expect.poll(() => summary('endpoint-chart'), { timeout: 10_000 }).toBe('0 delivered · 3 failed · 0 waiting · failure rate 100.0%');
+    await expect.poll(() => summary('tenant-chart'), { timeout: 10_000 }).toBe('2 delivered · 3 failed · 0 waiting · failure rate 60.0%');
+    await views('charts');
 
     // Search by event id narrows the list to that event's delivery; an unknown delivery id is said so.
     await page.getByTestId('filter-event-id').fill(failed[1]!.eventId);
