@@ -7,15 +7,32 @@ export class ApiError extends Error {
   }
 }
 
-/** Credentials for the next request; replaced by the session cookie once sign-in has one. */
-export const auth = { key: '' };
+/** Called when the server no longer knows the session (expired, signed out elsewhere, key revoked). */
+export const session = { onLost: () => {} };
+
+/** Trades the key for the HttpOnly session cookie: the key is not kept anywhere on the page. */
+export async function signIn(key: string): Promise<void> {
+  const res = await fetch('/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key }) }).catch(() => {
+    throw new ApiError('the server did not answer', 'NETWORK', {});
+  });
+  if (res.status === 401) throw new ApiError('that API key was not accepted', 'UNAUTHENTICATED', {});
+  if (!res.ok) throw new ApiError(`HTTP ${res.status}`, 'HTTP', {});
+}
+
+export async function hasSession(): Promise<boolean> {
+  return (await fetch('/session').catch(() => null))?.ok ?? false;
+}
+
+export async function signOut(): Promise<void> {
+  await fetch('/session', { method: 'DELETE' }).catch(() => {});
+}
 
 export async function gql<R, V>(doc: TypedDocumentString<R, V>, variables?: V): Promise<R> {
   let res: Response;
   try {
     res = await fetch('/graphql', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(auth.key ? { authorization: `Bearer ${auth.key}` } : {}) },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: doc.toString(), variables }),
     });
   } catch {
@@ -23,6 +40,7 @@ export async function gql<R, V>(doc: TypedDocumentString<R, V>, variables?: V): 
   }
   const body = (await res.json().catch(() => ({}))) as { data?: R; errors?: { message: string; extensions?: Record<string, unknown> }[] };
   const err = body.errors?.[0];
+  if (err?.extensions?.code === 'UNAUTHENTICATED') session.onLost();
   if (err) throw new ApiError(err.message, String(err.extensions?.code ?? 'ERROR'), err.extensions ?? {});
   if (!res.ok || body.data === undefined) throw new ApiError(`HTTP ${res.status}`, 'HTTP', {});
   return body.data as R;

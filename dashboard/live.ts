@@ -2,7 +2,6 @@
 // every reconnect bumps `resync` so views re-fetch what they missed while it was down.
 import { signal } from '@preact/signals';
 import { createClient, type Client } from 'graphql-ws';
-import { auth } from './api.js';
 import { DashLive } from './operations.js';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
@@ -42,8 +41,7 @@ export function connect(): Client {
   liveState.value = 'connecting';
   client = createClient({
     url: `${location.origin.replace(/^http/, 'ws')}/graphql`,
-    // The key only while there is no session: the socket's upgrade request carries the cookie.
-    connectionParams: () => (auth.key ? { authorization: `Bearer ${auth.key}` } : {}),
+    // No connectionParams: the upgrade request carries the session cookie.
     lazy: false,
     keepAlive: 10_000,
     retryAttempts: Infinity,

@@ -3,16 +3,14 @@
 import { signal } from '@preact/signals';
 import { render } from 'preact';
 import { useState } from 'preact/hooks';
-import { auth, explain, gql } from './api.js';
+import { explain, hasSession, session, signIn, signOut as endSession } from './api.js';
 import { Overview } from './charts.js';
 import { Deliveries } from './deliveries.js';
 import { EndpointCard, EndpointList, endpoints, loadEndpoints, selectedId } from './endpoints.js';
 import { connect, disconnect, liveError, liveState } from './live.js';
-import { DashEndpoints } from './operations.js';
 import { Banner } from './ui.js';
 import './style.css';
 
-const KEY = 'hookyard.apiKey';
 const THEME = 'hookyard.theme';
 const signedIn = signal(false);
 /** The operator's choice; null follows prefers-color-scheme. */
@@ -33,18 +31,13 @@ function toggleTheme() {
   localStorage.setItem(THEME, theme.value);
 }
 
-async function start(key: string) {
-  auth.key = key;
-  await gql(DashEndpoints);
-  localStorage.setItem(KEY, key);
+function start() {
   signedIn.value = true;
   connect();
   void loadEndpoints();
 }
 
-function signOut() {
-  localStorage.removeItem(KEY);
-  auth.key = '';
+function signedOut() {
   disconnect();
   endpoints.value = null;
   selectedId.value = null;
@@ -61,7 +54,8 @@ function SignIn() {
           e.preventDefault();
           setBusy(true);
           try {
-            await start(String(new FormData(e.currentTarget).get('key') ?? '').trim());
+            await signIn(String(new FormData(e.currentTarget).get('key') ?? '').trim());
+            start();
           } catch (err) {
             setError(explain(err));
           } finally {
@@ -105,7 +99,7 @@ function Dashboard() {
         <button type="button" onClick={toggleTheme} data-testid="theme" aria-label="Switch between light and dark theme">
           {theme.value === 'dark' ? '☀ Light' : '☾ Dark'}
         </button>
-        <button type="button" onClick={signOut} data-testid="sign-out">
+        <button type="button" onClick={() => void endSession().then(signedOut)} data-testid="sign-out">
           Sign out
         </button>
       </header>
@@ -136,9 +130,16 @@ function Dashboard() {
 }
 
 function App() {
+  if (checking.value) return <p class="muted signin" aria-busy="true">Loading…</p>;
   return signedIn.value ? <Dashboard /> : <SignIn />;
 }
 
-const saved = localStorage.getItem(KEY);
-if (saved) start(saved).catch(() => signOut());
+// Earlier versions kept the key here; it must not outlive them.
+localStorage.removeItem('hookyard.apiKey');
+session.onLost = () => signedIn.value && signedOut();
+const checking = signal(true);
+void hasSession().then((ok) => {
+  checking.value = false;
+  if (ok) start();
+});
 render(<App />, document.getElementById('app')!);

@@ -11,7 +11,10 @@ import { authenticate } from '../auth/apiKeys.js';
 import type { Auth } from '../graphql/context.js';
 import { type HookyardYoga, stampErrors } from '../graphql/yoga.js';
 import type { Services } from '../services.js';
+import { authenticateSession } from '../auth/sessions.js';
+import { DASHBOARD_CSP, graphiqlCsp } from './csp.js';
 import { dashboardAsset } from './dashboard.js';
+import { handleSession } from './session.js';
 
 export interface HttpDeps {
   /** Absent for a dispatcher-only instance: then only /health and /ready are served. */
@@ -34,8 +37,8 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-let graphiqlPage: { plain: Buffer; gzip: Buffer } | undefined;
-function graphiql(): { plain: Buffer; gzip: Buffer } {
+let graphiqlPage: { plain: Buffer; gzip: Buffer; csp: string } | undefined;
+function graphiql(): { plain: Buffer; gzip: Buffer; csp: string } {
   if (!graphiqlPage) {
     const html = renderGraphiQL({
       title: 'Hookyard GraphiQL',
@@ -45,9 +48,16 @@ function graphiql(): { plain: Buffer; gzip: Buffer } {
       defaultQuery: '# Set your API key in the Headers tab below, then:\nquery Endpoints {\n  endpoints(first: 10) {\n    edges { node { id url status } }\n  }\n}\n',
     });
     const plain = Buffer.from(html);
-    graphiqlPage = { plain, gzip: gzipSync(plain) };
+    graphiqlPage = { plain, gzip: gzipSync(plain), csp: graphiqlCsp(html) };
   }
   return graphiqlPage;
+}
+
+/** The dashboard's session cookie on a socket opened by a page of this very server (no cross-site socket rides on it). */
+function sessionOfSameOrigin(req: IncomingMessage): Promise<Auth | null> {
+  const origin = req.headers.origin;
+  if (origin && origin.replace(/^https?:\/\//, '') !== req.headers.host) return Promise.resolve(null);
+  return authenticateSession(req.headers.cookie);
 }
 
 export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { server: Server; closeWebSockets(): void } {
@@ -76,6 +86,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
         res.writeHead(200, {
           'content-type': 'text/html; charset=utf-8',
           'cache-control': 'public, max-age=3600',
+          'content-security-policy': page.csp,
           ...(gzip ? { 'content-encoding': 'gzip' } : {}),
         });
         return res.end(gzip ? page.gzip : page.plain);
@@ -90,6 +101,13 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       void yoga(req, res, { requestId });
       return;
     }
+    if (yoga && path === '/session') {
+      handleSession(req, res).catch((err: unknown) => {
+        services.logger.error({ err, requestId }, 'session request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error', requestId });
+      });
+      return;
+    }
     if (yoga && req.method === 'GET' && (path === '/' || path === '/dashboard.js' || path === '/dashboard.css')) {
       dashboardAsset(path).then(
         (asset) => {
@@ -99,7 +117,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
             'content-type': asset.type,
             'cache-control': 'no-cache',
             // The page runs only its own script and talks only to this server.
-            'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:",
+            'content-security-policy': DASHBOARD_CSP,
             'x-content-type-options': 'nosniff',
             ...(gzip ? { 'content-encoding': 'gzip' } : {}),
           });
@@ -122,7 +140,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       // An unauthenticated socket is closed (4403) before any operation runs.
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const auth = typeof raw === 'string' ? await authenticate(raw) : null;
+        const auth = typeof raw === 'string' ? await authenticate(raw) : await sessionOfSameOrigin(ctx.extra.request);
         if (!auth) return false;
         ctx.extra.auth = auth;
         return true;

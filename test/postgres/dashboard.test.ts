@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../src/db/client.js';
+import { DASHBOARD_CSP } from '../../src/http/csp.js';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -19,6 +20,7 @@ let rx: Receiver;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -32,6 +34,7 @@ beforeAll(async () => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
   page = await context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err));
+  page.on('console', (m) => /Content.Security.Policy/i.test(m.text()) && cspViolations.push(m.text()));
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -89,6 +92,15 @@ describe('dashboard', () => {
     await page.getByTestId('api-key').fill(t.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('No endpoints yet').waitFor();
+    await expect.poll(() => page.getByTestId('live').textContent()).toBe('live');
+    // The key went to the server once: the page keeps only an HttpOnly cookie it cannot read.
+    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
+    expect(stored).not.toContain(t.key);
+    expect(stored).not.toContain('hookyard_session');
+    const [sessionCookie] = await context.cookies(t.url);
+    expect(sessionCookie).toMatchObject({ name: 'hookyard_session', httpOnly: true, sameSite: 'Strict' });
+    // A reload stays signed in (the cookie), and the socket authenticates with it too.
+    await page.reload();
     await expect.poll(() => page.getByTestId('live').textContent()).toBe('live');
 
     // Create: every field, the secret revealed once, copyable.
@@ -166,6 +178,17 @@ describe('dashboard', () => {
     await page.getByTestId('confirm-delete').click();
     await page.getByText('No endpoints yet').waitFor();
     expect((await db().endpoint.findUniqueOrThrow({ where: { id: good.id } })).deletedAt).not.toBeNull();
+
+    // Sign-out revokes the session on the server, not just in this page.
+    const [cookie] = await context.cookies(t.url);
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('api-key').waitFor();
+    const replayed = await fetch(`${t.url}/session`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` } });
+    expect(replayed.status).toBe(401);
+    await page.getByTestId('api-key').fill(t.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('No endpoints yet').waitFor();
+    expect(cspViolations).toEqual([]);
   }, 90_000);
 
   it('shows deliveries changing live, searches, opens the detail in view, replays once however often clicked, and bulk-replays after a dry run', async () => {
@@ -285,10 +308,23 @@ describe('dashboard', () => {
       // data: and blob: URLs are made in the page; anything on the network must be this server.
       if (/^(https?|wss?):$/.test(url.protocol) && url.host !== host) external.push(r.url());
     });
-    await fresh.goto(t.url);
-    await fresh.waitForLoadState('networkidle');
-    await fresh.goto(`${t.url}/graphql`);
-    await fresh.waitForLoadState('networkidle');
+    const violations: string[] = [];
+    await fresh.exposeFunction('reportCsp', (v: string) => violations.push(v));
+    await fresh.addInitScript(() =>
+      document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { reportCsp(v: string): void }).reportCsp(`${e.violatedDirective} ${e.blockedURI}`)),
+    );
+    const dashboard = await fresh.goto(t.url);
+    expect(dashboard!.headers()['content-security-policy']).toBe(DASHBOARD_CSP);
+    await fresh.getByTestId('api-key').waitFor();
+    const introspected = fresh.waitForResponse((r) => r.url().endsWith('/graphql') && r.request().method() === 'POST' && r.status() === 200);
+    const graphiql = await fresh.goto(`${t.url}/graphql`);
+    // Strict: nothing inline runs but GraphiQL's own script, by its hash.
+    expect(graphiql!.headers()['content-security-policy']).toMatch(/default-src 'none'; .*script-src 'sha256-[A-Za-z0-9+/=]{44}' 'strict-dynamic'/);
+    expect(graphiql!.headers()['content-security-policy']).not.toMatch(/script-src[^;]*unsafe-inline/);
+    // GraphiQL works under it: its editor is up and its schema introspection came back.
+    await introspected;
+    await fresh.locator('.graphiql-container').first().waitFor();
+    expect(violations).toEqual([]);
     await fresh.screenshot({ path: `${ARTIFACTS}/graphiql.png` });
     expect(external).toEqual([]);
     expect(await fresh.locator('.graphiql-container').count()).toBeGreaterThan(0);
