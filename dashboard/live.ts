@@ -4,7 +4,7 @@ import { signal } from '@preact/signals';
 import { createClient, type Client } from 'graphql-ws';
 import { DashLive } from './operations.js';
 
-export type LiveState = 'connecting' | 'live' | 'reconnecting';
+export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 export const liveState = signal<LiveState>('connecting');
 /** Bumped on each reconnect after the first connection. */
 export const resync = signal(0);
@@ -34,6 +34,7 @@ const MAX_WAIT_MS = 10_000;
 export const backoffMs = (retries: number) => Math.min(MAX_WAIT_MS, 500 * 2 ** Math.min(retries, 5)) * (0.75 + Math.random() * 0.5);
 
 let client: Client | null = null;
+const REFUSED = 'The server refused the live connection: sign in again.';
 
 export function connect(): Client {
   client?.dispose();
@@ -56,8 +57,10 @@ export function connect(): Client {
         connectedOnce = true;
       },
       closed: (e) => {
-        liveState.value = 'reconnecting';
-        if ((e as CloseEvent)?.code === 4403) liveError.value = 'The server refused the live connection: sign in again.';
+        // After a refusal the client gives up, so the indicator must not promise a reconnect.
+        const refused = (e as CloseEvent)?.code === 4403;
+        liveState.value = refused ? 'offline' : 'reconnecting';
+        if (refused) liveError.value = REFUSED;
       },
     },
   });
@@ -80,7 +83,8 @@ export function watch(endpointId: string | null, onChange: (c: LiveChange) => vo
         if (data) onChange(data.deliveryStatusChanged);
       },
       error: (err) => {
-        liveError.value = `Live updates stopped: ${err instanceof Error ? err.message : Array.isArray(err) ? err.map((e) => (e as Error).message).join('; ') : 'the connection was refused'}`;
+        if (err && typeof err === 'object' && (err as CloseEvent).code === 4403) liveError.value = REFUSED;
+        else liveError.value = `Live updates stopped: ${err instanceof Error ? err.message : Array.isArray(err) ? err.map((e) => (e as Error).message).join('; ') : 'the connection was refused'}`;
       },
       complete: () => {},
     },

@@ -80,7 +80,7 @@ function SignIn() {
 
 function LiveIndicator() {
   const state = liveState.value;
-  const text = state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : 'reconnecting…';
+  const text = state === 'live' ? 'live' : state === 'connecting' ? 'connecting…' : state === 'offline' ? 'offline' : 'reconnecting…';
   return (
     <span class={`live ${state}`} role="status" data-testid="live">
       {text}

@@ -34,7 +34,8 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   const full = absolute.format(new Date(iso));
   return (
     <time dateTime={iso} title={full} aria-label={full}>
-      {relativeTime(iso, now.value)}
+      {/* now.value re-renders on each tick; Date.now() keeps rows newer than the last tick out of the future. */}
+      {relativeTime(iso, Math.max(now.value, Date.now()))}
     </time>
   );
 }

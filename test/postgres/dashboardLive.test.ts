@@ -30,8 +30,10 @@ it('recovers live updates after a server restart and shows what changed while it
   // While `reachable` is false the page's sockets are refused, as by a server still starting: the
   // test decides when the page gets back, so changes happen while it is away.
   let reachable = true;
+  let refuse = false;
   await p.routeWebSocket(/\/graphql$/, (ws) => {
-    if (reachable) ws.connectToServer();
+    if (refuse) ws.close({ code: 4403, reason: 'Forbidden' });
+    else if (reachable) ws.connectToServer();
     else ws.close({ code: 1013, reason: 'try again later' });
   });
   try {
@@ -58,6 +60,13 @@ it('recovers live updates after a server restart and shows what changed while it
     // And pushes flow again on the new socket.
     await app.ok(SendEvent, { input: { eventType: 'order.paid', payload: { after: true } } });
     await expect.poll(() => p.locator('[data-delivery]').count(), { timeout: 10_000 }).toBe(2);
+
+    // A socket the server refuses (4403: its credentials no longer pass) is said so, not retried in silence.
+    refuse = true;
+    await app.stop();
+    app = await startTestApp({ db: database, env: { PORT: port } });
+    await expect.poll(() => p.getByTestId('live-error').textContent(), { timeout: 20_000 }).toBe('The server refused the live connection: sign in again.');
+    expect(await p.getByTestId('live').textContent()).toBe('offline');
   } finally {
     await p.close();
     await app.stop();
