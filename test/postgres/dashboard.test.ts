@@ -269,6 +269,16 @@ describe('dashboard', () => {
     // Escape closes the drawer.
     await page.keyboard.press('Escape');
     await expect.poll(() => drawer.count()).toBe(0);
+    // By keyboard alone: a row's button opens the drawer with focus in it; Escape gives focus back.
+    const rowButton = page.locator(`[data-delivery="${failed[2]!.id}"] button`);
+    await rowButton.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('delivery-detail');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Close details');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => drawer.count()).toBe(0);
+    expect(await rowButton.evaluate((b) => b === document.activeElement)).toBe(true);
 
     // Bulk replay: the dry-run count first, then the result.
     await page.getByTestId('bulk-replay').click();
