@@ -13,6 +13,8 @@ import './style.css';
 
 const THEME = 'hookyard.theme';
 const signedIn = signal(false);
+/** Why the sign-in page is showing again, when the server ended the session. */
+const endedNotice = signal<string | null>(null);
 /** The operator's choice; null follows prefers-color-scheme. */
 const chosen = (localStorage.getItem(THEME) as 'light' | 'dark' | null) ?? null;
 const theme = signal<'light' | 'dark'>('light');
@@ -55,6 +57,7 @@ function SignIn() {
           setBusy(true);
           try {
             await signIn(String(new FormData(e.currentTarget).get('key') ?? '').trim());
+            endedNotice.value = null;
             start();
           } catch (err) {
             setError(explain(err));
@@ -65,6 +68,7 @@ function SignIn() {
       >
         <h1>Hookyard</h1>
         <p class="muted">Sign in with an API key of your tenant.</p>
+        <Banner kind="info" text={error ? null : endedNotice.value} testId="session-ended" />
         <Banner kind="error" text={error} />
         <label>
           API key
@@ -136,7 +140,11 @@ function App() {
 
 // Earlier versions kept the key here; it must not outlive them.
 localStorage.removeItem('hookyard.apiKey');
-session.onLost = () => signedIn.value && signedOut();
+session.onLost = () => {
+  if (!signedIn.value) return;
+  endedNotice.value = 'Your session ended (signed out elsewhere, expired, or its key was revoked). Sign in again.';
+  signedOut();
+};
 const checking = signal(true);
 void hasSession().then((ok) => {
   checking.value = false;

@@ -188,6 +188,15 @@ describe('dashboard', () => {
     await page.getByTestId('api-key').fill(t.key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('No endpoints yet').waitFor();
+    // A session ended by the server (here: revoked behind the page's back) sends the page to sign-in, saying why.
+    await db().dashboardSession.deleteMany();
+    await page.getByTestId('new-endpoint').click();
+    await page.getByTestId('f-url').fill(`${rx.url}/good`);
+    await page.getByTestId('f-save').click();
+    await expect.poll(() => page.getByTestId('session-ended').textContent()).toMatch(/^Your session ended/);
+    await page.getByTestId('api-key').fill(t.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('No endpoints yet').waitFor();
     expect(cspViolations).toEqual([]);
   }, 90_000);
 
