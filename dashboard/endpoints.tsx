@@ -209,7 +209,7 @@ export function EndpointForm({ endpoint, onClose }: { endpoint?: EndpointNode; o
 type Dialog = 'edit' | 'disable' | 'delete' | 'rotate' | 'test' | null;
 
 /** The selected endpoint's card: its settings and every action on it. */
-export function EndpointCard({ endpoint: e, onTestFired }: { endpoint: EndpointNode; onTestFired: (deliveryId: string) => void }) {
+export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
   const [dialog, setDialog] = useState<Dialog>(null);
   const [error, setError] = useState<string | null>(null);
   const [info, setInfo] = useState<string | null>(null);
@@ -390,7 +390,6 @@ export function EndpointCard({ endpoint: e, onTestFired }: { endpoint: EndpointN
               void run(async () => {
                 const d = (await gql(DashTestFire, { id: e.id, eventType })).testFireEndpoint;
                 setInfo(`Test event sent as ${d.id}.`);
-                onTestFired(d.id);
               });
             }}
           >

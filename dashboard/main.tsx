@@ -113,7 +113,7 @@ function Dashboard() {
         <main class="content">
           {endpoint ? (
             <>
-              <EndpointCard key={endpoint.id} endpoint={endpoint} onTestFired={() => {}} />
+              <EndpointCard key={endpoint.id} endpoint={endpoint} />
               <section class="card charts" aria-label="Overview">
                 <Overview endpointId={endpoint.id} title="This endpoint" theme={theme.value} />
                 <Overview endpointId={null} title="All endpoints" theme={theme.value} />
