@@ -5,6 +5,7 @@ import './delivery.js';
 import './endpoint.js';
 import './event.js';
 import './replay.js';
+import './stats.js';
 import './subscription.js';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -7,6 +7,7 @@ import { type GraphQLArmorRejectCallback } from '@escape.tech/graphql-armor-type
 import { type DefinitionNode, GraphQLError, Kind, Lexer, parse, Source, TokenKind, type DocumentNode, type ExecutionResult } from 'graphql';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { authenticate } from '../auth/apiKeys.js';
+import { authenticateSession } from '../auth/sessions.js';
 import { HookyardError } from '../errors.js';
 import type { Services } from '../services.js';
 import { inSpan } from '../tracing.js';
@@ -216,7 +217,12 @@ export function buildYoga(services: Services): HookyardYoga {
     },
     context: async ({ request, requestId, auth }): Promise<Context> => ({
       requestId,
-      auth: auth !== undefined ? auth : await authenticate(request.headers.get('authorization')),
+      auth:
+        auth !== undefined
+          ? auth
+          : request.headers.has('authorization')
+            ? await authenticate(request.headers.get('authorization'))
+            : await authenticateSession(request.headers.get('cookie')), // the dashboard's session
       services,
     }),
     plugins: [

@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { graphiqlCsp } from './csp.js';
 
 // From the sources only: the built server reads PREBUILT_DIR, and the build passes its own path.
 const DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/', import.meta.url));
@@ -17,12 +18,15 @@ export interface Asset {
   type: string;
   plain: Buffer;
   gzip: Buffer;
+  /** The page's own Content-Security-Policy (GraphiQL: its inline script's hash), computed once. */
+  csp?: string;
 }
 
 /** Served path → file name in PREBUILT_DIR and content type. */
 const FILES = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/dashboard.js': { file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
+  '/dashboard.css': { file: 'dashboard.css', type: 'text/css; charset=utf-8' },
   '/graphql': { file: 'graphiql.html', type: 'text/html; charset=utf-8' },
 } as const;
 export type AssetPath = keyof typeof FILES;
@@ -31,8 +35,11 @@ export type AssetPath = keyof typeof FILES;
 export async function renderAssets(dashboardDir = DASHBOARD_DIR): Promise<Record<AssetPath, Buffer>> {
   const [{ build: esbuild }, { renderGraphiQL }] = await Promise.all([import('esbuild'), import('@graphql-yoga/render-graphiql')]);
   const result = await esbuild({
-    entryPoints: [join(dashboardDir, 'main.ts')],
+    entryPoints: [join(dashboardDir, 'main.tsx')],
+    outdir: 'dashboard-out', // only names the outputs (.js and .css): nothing is written
     bundle: true,
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
     minify: true,
     format: 'iife',
     target: 'es2022',
@@ -46,9 +53,11 @@ export async function renderAssets(dashboardDir = DASHBOARD_DIR): Promise<Record
     headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2),
     defaultQuery: '# Set your API key in the Headers tab below, then:\nquery Endpoints {\n  endpoints(first: 10) {\n    edges { node { id url status } }\n  }\n}\n',
   });
+  const output = (ext: string) => Buffer.from(result.outputFiles.find((f) => f.path.endsWith(ext))!.contents);
   return {
     '/': await readFile(join(dashboardDir, 'index.html')),
-    '/dashboard.js': Buffer.from(result.outputFiles[0]!.contents),
+    '/dashboard.js': output('.js'),
+    '/dashboard.css': output('.css'),
     '/graphql': Buffer.from(graphiql),
   };
 }
@@ -72,11 +81,12 @@ const assets = new Map<string, Promise<Asset>>();
 // once: the GraphiQL page is ~9 MB, so an instance nobody opens it on never holds it.
 async function load(path: AssetPath): Promise<Asset> {
   const file = join(PREBUILT_DIR, FILES[path].file);
+  const csp = (plain: Buffer) => (path === '/graphql' ? graphiqlCsp(plain.toString('utf8')) : undefined);
   let plain: Buffer;
   if (existsSync(file)) {
     plain = await readFile(file);
     const gzip = await readFile(`${file}.gz`).catch(() => gzipSync(plain));
-    return { type: FILES[path].type, plain, gzip };
+    return { type: FILES[path].type, plain, gzip, csp: csp(plain) };
   } else {
     rendered ??= renderAssets().catch((err: unknown) => {
       rendered = undefined;
@@ -84,10 +94,10 @@ async function load(path: AssetPath): Promise<Asset> {
     });
     plain = (await rendered)[path];
   }
-  return { type: FILES[path].type, plain, gzip: gzipSync(plain) };
+  return { type: FILES[path].type, plain, gzip: gzipSync(plain), csp: csp(plain) };
 }
 
-/** The page for `path` (`/`, `/dashboard.js`, `/graphql` for GraphiQL), or undefined. */
+/** The page for `path` (`/`, `/dashboard.js`, `/dashboard.css`, `/graphql` for GraphiQL), or undefined. */
 export async function dashboardAsset(path: string): Promise<Asset | undefined> {
   if (!Object.hasOwn(FILES, path)) return undefined;
   let asset = assets.get(path);

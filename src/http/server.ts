@@ -10,7 +10,10 @@ import type { Auth } from '../graphql/context.js';
 import { type HookyardYoga, stampErrors } from '../graphql/yoga.js';
 import { createRestApi } from '../rest/router.js';
 import type { Services } from '../services.js';
+import { authenticateSession } from '../auth/sessions.js';
+import { DASHBOARD_CSP } from './csp.js';
 import { dashboardAsset } from './dashboard.js';
+import { handleSession } from './session.js';
 
 export interface HttpDeps {
   /** Absent for a dispatcher-only instance: then only /health and /ready are served. */
@@ -105,6 +108,13 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null
   });
 }
 
+/** The dashboard's session cookie on a socket opened by a page of this very server (no cross-site socket rides on it). */
+function sessionOfSameOrigin(req: IncomingMessage): Promise<Auth | null> {
+  const origin = req.headers.origin;
+  if (origin && origin.replace(/^https?:\/\//, '') !== req.headers.host) return Promise.resolve(null);
+  return authenticateSession(req.headers.cookie);
+}
+
 export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { server: Server; closeWebSockets(): void } {
   // A JSON body can be larger than the payload it carries: escaped as \u0041, one byte of payload
   // takes six, and the limit is on the payload's own UTF-8 size (checkPayload).
@@ -136,6 +146,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
             res.writeHead(200, {
               'content-type': 'text/html; charset=utf-8',
               'cache-control': 'public, max-age=3600',
+              ...(page!.csp ? { 'content-security-policy': page!.csp } : {}),
               ...(gzip ? { 'content-encoding': 'gzip' } : {}),
             });
             res.end(gzip ? page!.gzip : page!.plain);
@@ -164,7 +175,14 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       );
       return;
     }
-    if (yoga && req.method === 'GET' && (path === '/' || path === '/dashboard.js')) {
+    if (yoga && path === '/session') {
+      handleSession(req, res).catch((err: unknown) => {
+        services.logger.error({ err, requestId }, 'session request failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error', requestId });
+      });
+      return;
+    }
+    if (yoga && req.method === 'GET' && (path === '/' || path === '/dashboard.js' || path === '/dashboard.css')) {
       dashboardAsset(path).then(
         (asset) => {
           if (!asset) return sendJson(res, 404, { error: 'not found', requestId });
@@ -173,7 +191,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
             'content-type': asset.type,
             'cache-control': 'no-cache',
             // The page runs only its own script and talks only to this server.
-            'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:",
+            'content-security-policy': DASHBOARD_CSP,
             'x-content-type-options': 'nosniff',
             ...(gzip ? { 'content-encoding': 'gzip' } : {}),
           });
@@ -197,7 +215,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       // An unauthenticated socket is closed (4403) before any operation runs.
       onConnect: async (ctx) => {
         const raw = param(ctx.connectionParams, 'authorization');
-        const auth = typeof raw === 'string' ? await authenticate(raw) : null;
+        const auth = typeof raw === 'string' ? await authenticate(raw) : await sessionOfSameOrigin(ctx.extra.request);
         if (!auth) return false;
         ctx.extra.auth = auth;
         return true;
