@@ -15,6 +15,7 @@ import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
 import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
+import { RetentionJob } from './maintenance/retention.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import type { Services } from './services.js';
 
@@ -32,6 +33,8 @@ export interface App {
   readonly yoga: HookyardYoga;
   readonly dispatcher: Dispatcher | undefined;
   readonly database: Database;
+  /** Available after start(). */
+  readonly retention: RetentionJob;
   start(): Promise<Running>;
   stop(): Promise<void>;
 }
@@ -46,6 +49,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
   let outbox: OutboxRelay | undefined;
   let yoga: HookyardYoga | undefined;
   let dispatcher: Dispatcher | undefined;
+  let retention: RetentionJob | undefined;
   let http: { server: Server; closeWebSockets(): void } | undefined;
   let started = false;
 
@@ -68,6 +72,9 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
     },
     get database() {
       return need(database, 'database');
+    },
+    get retention() {
+      return need(retention, 'retention');
     },
 
     async start() {
@@ -104,6 +111,8 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
         dispatcher = new Dispatcher({ config, logger, pubsub: services.pubsub, outbox, workSignal });
         dispatcher.start();
       }
+      retention = new RetentionJob({ config, logger, database });
+      retention.start();
       const port = (http.server.address() as AddressInfo).port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const url = `http://${host}:${port}`;
@@ -124,6 +133,7 @@ export function buildApp(config: Config, options: { logger?: Logger } = {}): App
       }
       logger.info('stopping: 2/5 dispatcher');
       await dispatcher?.stop();
+      await retention?.stop();
       logger.info('stopping: 3/5 status outbox, work signal and pub/sub');
       await outbox?.stop();
       await workSignal?.close();

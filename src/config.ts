@@ -30,6 +30,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Most a Retry-After header may push the next attempt out. */
   maxRetryAfterMs: number;
+  /** Age after which finished events (with their deliveries and attempts) are deleted; 0 keeps everything. */
+  retentionMs: number;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +102,12 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  const retentionRaw = str('HOOKYARD_RETENTION') ?? '30d';
+  const retentionMs = retentionRaw === '0' ? 0 : parseDuration(retentionRaw);
+  if (retentionMs === undefined) {
+    problems.push(`HOOKYARD_RETENTION=${JSON.stringify(retentionRaw)}: expected a duration like 30d, 12h or 3s, or 0 to keep everything`);
+  }
+
   const bootstrapApiKey = str('HOOKYARD_BOOTSTRAP_API_KEY');
   if (bootstrapApiKey !== undefined && bootstrapApiKey.length < 16) {
     problems.push('HOOKYARD_BOOTSTRAP_API_KEY: must be at least 16 characters');
@@ -131,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     pollIntervalMs: int('HOOKYARD_POLL_INTERVAL_MS', 1_000, 10, 60_000),
     shutdownGraceMs: int('HOOKYARD_SHUTDOWN_GRACE_MS', 10_000, 0, 300_000),
     maxRetryAfterMs: int('HOOKYARD_MAX_RETRY_AFTER_MS', 3_600_000, 0, 86_400_000),
+    retentionMs: retentionMs ?? 0,
   };
   if (config.leaseMs <= config.deliveryTimeoutMs) {
     problems.push('HOOKYARD_LEASE_MS: must be longer than HOOKYARD_DELIVERY_TIMEOUT_MS (a claim must outlive its send)');
