@@ -28,7 +28,7 @@ const state = {
   deliveryId: null as string | null,
   rows: [] as Row[],
 };
-type Row = { id: string; status: string; eventType: string; attemptCount: number; lastResponseStatus?: number | null; lastError?: string | null; createdAt: string; trigger: string };
+type Row = { id: string; status: string; eventType: string; attemptCount: number; lastResponseStatus?: number | null; lastError?: string | null; createdAt: string; trigger: string; supersededBy?: { id: string } | null };
 
 class ApiError extends Error {
   constructor(message: string, readonly code: string, readonly extensions: Record<string, unknown>) {
@@ -284,7 +284,10 @@ function renderRows() {
         h('td', {}, d.lastResponseStatus ? String(d.lastResponseStatus) : '—'),
         h('td', {}, new Date(d.createdAt).toLocaleString()),
         h('td', { class: 'mono' }, d.id),
-        h('td', {}, d.trigger === 'event' ? '' : h('span', { class: 'muted' }, d.trigger)),
+        h('td', {},
+          d.trigger === 'event' ? '' : h('span', { class: 'muted' }, d.trigger),
+          // A newer replay exists: that one, not this row, is the delivery that counts.
+          d.supersededBy ? h('span', { class: 'muted', 'data-testid': 'superseded' }, ` replayed → ${d.supersededBy.id}`) : ''),
       ),
     ),
   );

@@ -20,7 +20,7 @@ export const DashEnable = graphql(`
 export const DashDeliveries = graphql(`
   query DashDeliveries($filter: DeliveryFilter, $first: Int, $after: String, $last: Int, $before: String) {
     deliveries(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
-      edges { node { id status eventType attemptCount lastResponseStatus lastError createdAt trigger } }
+      edges { node { id status eventType attemptCount lastResponseStatus lastError createdAt trigger supersededBy { id } } }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     }
   }
