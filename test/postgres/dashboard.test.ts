@@ -76,14 +76,20 @@ describe('dashboard', () => {
     const replay = await db().delivery.findFirstOrThrow({ where: { replayOfId: failed[0]!.id } });
     await expect.poll(() => badgeOf(replay.id).textContent(), { timeout: 10_000 }).toBe('FAILED');
 
-    // Bulk replay: the dry-run count first, then the result.
+    // Bulk replay: the dry-run count first, then the result. The first failure has a newer replay
+    // (superseded), so only the three current FAILED deliveries go.
     await page.getByTestId('bulk-replay').click();
-    await expect.poll(() => page.getByTestId('dry-run-count').textContent()).toMatch(/^4 FAILED deliveries will be replayed/);
+    await expect.poll(() => page.getByTestId('dry-run-count').textContent()).toMatch(/^3 FAILED deliveries will be replayed/);
     await shot('bulk-dry-run');
     await page.getByTestId('confirm-bulk').click();
-    await expect.poll(() => page.getByTestId('bulk-result').textContent()).toBe('Replayed 4 deliveries.');
+    await expect.poll(() => page.getByTestId('bulk-result').textContent()).toBe('Replayed 3 deliveries.');
     await page.getByRole('button', { name: 'Close' }).click();
-    expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(5);
+    expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(4);
+    // Superseded rows name the newest replay of their event.
+    const newest = await db().delivery.findFirstOrThrow({ where: { replayOfId: replay.id } });
+    await page.locator(`[data-endpoint="${bad}"]`).click();
+    await expect.poll(() => page.locator(`[data-delivery="${failed[0]!.id}"]`).textContent()).toContain(`replayed → ${newest.id}`);
+    await expect.poll(() => page.locator(`[data-delivery="${replay.id}"]`).textContent()).toContain(`replayed → ${newest.id}`);
 
     // Refusals in words: the replay limit (4 a minute here), then a disabled endpoint.
     await page.locator(`[data-delivery="${failed[1]!.id}"]`).click();
