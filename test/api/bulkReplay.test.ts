@@ -129,13 +129,17 @@ describe('bulkReplayDeliveries', () => {
     const ep = await endpoint();
     await seed(ep, Array.from({ length: 100 }, () => ({ status: 'FAILED' as const, createdAt: new Date() })));
     let writing = true;
-    // Matching rows committed one after another, as fast as the database takes them.
+    // Matching rows committed one after another, as fast as the database takes them (bounded:
+    // PGlite's one connection would otherwise serve the writer alone).
     const writer = (async () => {
-      while (writing) await seed(ep, [{ status: 'FAILED', createdAt: new Date() }]);
+      for (let i = 0; i < 300 && writing; i++) {
+        await seed(ep, [{ status: 'FAILED', createdAt: new Date() }]);
+        await new Promise((r) => setImmediate(r));
+      }
     })();
     const seen: { enqueued: number; totalMatching: number }[] = [];
     try {
-      for (let i = 0; i < 40; i++) seen.push((await t.ok(BulkReplay, { input: { endpointId: ep, dryRun: true } })).bulkReplayDeliveries);
+      for (let i = 0; i < 20; i++) seen.push((await t.ok(BulkReplay, { input: { endpointId: ep, dryRun: true } })).bulkReplayDeliveries);
     } finally {
       writing = false;
       await writer;
