@@ -83,7 +83,8 @@ export function Deliveries({ endpointId, open, setOpen }: { endpointId: string; 
         setRows((current) => {
           if (!current) return current;
           const i = current.findIndex((r) => r.id === row.id);
-          if (i >= 0) return current.map((r, j) => (j === i ? row : r));
+          // A push carries no supersededBy: keep what the list query said.
+          if (i >= 0) return current.map((r, j) => (j === i ? { ...r, ...row, supersededBy: r.supersededBy } : r));
           const firstPage = !p.after && !p.before;
           const matches = (!f.status || f.status === row.status) && (!f.eventType || f.eventType === row.eventType) && !f.eventId && !f.before;
           return change.previousStatus === null && firstPage && matches ? [row, ...current].slice(0, PAGE) : current;
@@ -181,6 +182,11 @@ export function Deliveries({ endpointId, open, setOpen }: { endpointId: string; 
                 <tr key={d.id} data-delivery={d.id} class={open === d.id ? 'open' : ''}>
                   <td>
                     <Badge status={d.status} />
+                    {d.supersededBy && (
+                      <button type="button" class="link mono superseded" onClick={() => setOpen(d.supersededBy!.id)} title="A newer replay of this event to this endpoint is the one that counts">
+                        replayed → {d.supersededBy.id}
+                      </button>
+                    )}
                   </td>
                   <td>
                     {d.eventType}

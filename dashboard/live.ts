@@ -21,6 +21,8 @@ export interface LiveRow {
   createdAt: string;
   trigger: string;
   endpoint: { id: string };
+  /** The newest replay of the same event to the same endpoint, once there is one (list query only). */
+  supersededBy?: { id: string } | null;
 }
 export interface LiveChange {
   status: string;

@@ -51,7 +51,7 @@ export const DashTestFire = graphql(`
 export const DashDeliveries = graphql(`
   query DashDeliveries($filter: DeliveryFilter, $first: Int, $after: String, $last: Int, $before: String) {
     deliveries(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
-      edges { node { id status eventType attemptCount lastResponseStatus lastError createdAt trigger endpoint { id } } }
+      edges { node { id status eventType attemptCount lastResponseStatus lastError createdAt trigger endpoint { id } supersededBy { id } } }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     }
   }

@@ -19,6 +19,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { openSecretBox, resealSecrets } from './security/secretKeys.js';
 import { startTracing, type Tracing } from './tracing.js';
+import { RetentionJob } from './maintenance/retention.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import { watchRedis } from './redisHealth.js';
 import type { Services } from './services.js';
@@ -38,6 +39,8 @@ export interface App {
   readonly dispatcher: Dispatcher | undefined;
   readonly database: Database;
   readonly metrics: Metrics;
+  /** Available after start(). */
+  readonly retention: RetentionJob;
   start(): Promise<Running>;
   stop(): Promise<void>;
 }
@@ -52,6 +55,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
   let outbox: OutboxRelay | undefined;
   let yoga: HookyardYoga | undefined;
   let dispatcher: Dispatcher | undefined;
+  let retention: RetentionJob | undefined;
   let http: { server: Server; closeWebSockets(): void } | undefined;
   let started = false;
   let tracing: Tracing | undefined;
@@ -86,6 +90,9 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
     },
     get database() {
       return need(database, 'database');
+    },
+    get retention() {
+      return need(retention, 'retention');
     },
 
     async start() {
@@ -131,6 +138,8 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         dispatcher = new Dispatcher({ config, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender });
         dispatcher.start();
       }
+      retention = new RetentionJob({ config, logger, database });
+      retention.start();
       const port = (http.server.address() as AddressInfo).port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const url = `http://${host}:${port}`;
@@ -151,6 +160,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       }
       logger.info('stopping: 2/5 dispatcher');
       await dispatcher?.stop();
+      await retention?.stop();
       logger.info('stopping: 3/5 status outbox, work signal and pub/sub');
       await outbox?.stop();
       await workSignal?.close();

@@ -38,6 +38,8 @@ export interface Config {
   otelServiceName: string;
   /** Keys for signing secrets at rest (HOOKYARD_ENCRYPTION_KEY, comma-separated): the first seals, all open. */
   encryptionKeys: Buffer[];
+  /** Age after which finished events (with their deliveries and attempts) are deleted; 0 keeps everything. */
+  retentionMs: number;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +120,12 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
+  const retentionRaw = str('HOOKYARD_RETENTION') ?? '30d';
+  const retentionMs = retentionRaw === '0' ? 0 : parseDuration(retentionRaw);
+  if (retentionMs === undefined) {
+    problems.push(`HOOKYARD_RETENTION=${JSON.stringify(retentionRaw)}: expected a duration like 30d, 12h or 3s, or 0 to keep everything`);
+  }
+
   const bootstrapApiKey = str('HOOKYARD_BOOTSTRAP_API_KEY');
   if (bootstrapApiKey !== undefined && bootstrapApiKey.length < 16) {
     problems.push('HOOKYARD_BOOTSTRAP_API_KEY: must be at least 16 characters');
@@ -153,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     otelEndpoint: url('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     otelServiceName: str('OTEL_SERVICE_NAME') ?? 'hookyard',
     encryptionKeys: encryptionKeys(str('HOOKYARD_ENCRYPTION_KEY'), problems),
+    retentionMs: retentionMs ?? 0,
   };
   if (config.leaseMs <= config.deliveryTimeoutMs) {
     problems.push('HOOKYARD_LEASE_MS: must be longer than HOOKYARD_DELIVERY_TIMEOUT_MS (a claim must outlive its send)');

@@ -22,7 +22,6 @@ import type { WorkSignal } from './workSignal.js';
 
 const MAX_BATCH = 100;
 const MAX_COMPLETION_BATCH = 500;
-const SLOW_CLAIM_MS = 25;
 
 interface InFlight {
   claimed: store.Claimed;
@@ -72,7 +71,6 @@ export class Dispatcher {
   private retryTimer: NodeJS.Timeout | null = null;
   private retryTimerAt = Infinity;
   private unsubscribe: (() => void) | null = null;
-  private lastAnalyzeAt = 0;
 
   constructor(deps: DispatcherDeps) {
     this.config = deps.config;
@@ -136,9 +134,7 @@ export class Dispatcher {
         }
         const want = Math.min(free, MAX_BATCH);
         const busy = this.capacities();
-        const claimStarted = performance.now();
         const claimed = await store.claimDue(this.owner, this.config.leaseMs, want, this.config.endpointConcurrency, busy);
-        this.watchClaimCost(performance.now() - claimStarted);
         backoff = 0;
         const published: DeliveryStatusEvent[] = [];
         for (const c of claimed) {
@@ -158,18 +154,6 @@ export class Dispatcher {
         await this.sleep(backoff);
       }
     }
-  }
-
-  /**
-   * A sudden backlog (an endpoint down for an hour) leaves the planner's statistics saying PENDING
-   * is rare; it then sorts every due row on each claim instead of walking the index. A slow claim
-   * refreshes the statistics, at most once a minute.
-   */
-  private watchClaimCost(ms: number): void {
-    if (ms < SLOW_CLAIM_MS || Date.now() - this.lastAnalyzeAt < 60_000) return;
-    this.lastAnalyzeAt = Date.now();
-    this.log.info({ claimMs: Math.round(ms) }, 'claims are slow: refreshing the planner statistics of Delivery');
-    store.refreshStatistics().catch((err: unknown) => this.log.warn({ err }, 'ANALYZE failed'));
   }
 
   /** Endpoints this instance must hold back: busy ones, and rate-limited ones short of tokens. */

@@ -61,6 +61,8 @@ export async function replayDelivery(services: Services, tenantId: string, deliv
   if (!original) throw notFound('delivery', deliveryId);
   await activeEndpoint(tenantId, original.endpointId);
   await limit(services, 'replay', original.endpointId);
+  // The replay and the mark on every earlier delivery of the pair, in one transaction: no reader
+  // sees two current deliveries of the same event for the same endpoint.
   const replay: NewDelivery = {
     id: newId('delivery'),
     tenantId,
@@ -71,7 +73,13 @@ export async function replayDelivery(services: Services, tenantId: string, deliv
     replayOfId: original.id,
     firstAttemptInMs: firstDelay(services.config.retrySchedule),
   };
-  await insertDeliveries(db(), [replay]);
+  await db().$transaction(async (tx) => {
+    await insertDeliveries(tx, [replay]);
+    // Raw, so "updatedAt" stays: the older deliveries' own state did not change.
+    await tx.$executeRaw`
+      UPDATE "Delivery" SET "supersededById" = ${replay.id}
+      WHERE "eventId" = ${replay.eventId} AND "endpointId" = ${replay.endpointId} AND id <> ${replay.id}`;
+  });
   announce(services, tenantId, [replay]);
   services.logger.info({ deliveryId: replay.id, eventId: replay.eventId, replayOf: original.id }, 'delivery replayed');
   return replay.id;
@@ -85,6 +93,8 @@ export interface BulkReplayInput {
   createdBefore?: Date | null;
   /** With createdAfter: skip deliveries created at exactly createdAfter with an id up to this one (exact paging). */
   afterDeliveryId?: string | null;
+  /** Also replay deliveries that already have a newer replay (default: only current ones). */
+  includeSuperseded?: boolean;
   dryRun: boolean;
 }
 
@@ -98,7 +108,17 @@ export interface BulkReplayResult {
   nextAfterDeliveryId: string | null;
 }
 
-/** Replays the oldest matching deliveries of one endpoint, at most the cap, in one transaction. */
+interface Matched {
+  id: string;
+  createdAt: Date;
+  endpointId: string;
+  eventId: string;
+  total: number;
+  /** The replay created for it (absent in a dry run and past the cap). */
+  replayId: string | null;
+}
+
+/** Replays the oldest matching deliveries of one endpoint, at most the cap, in one statement. */
 export async function bulkReplay(services: Services, tenantId: string, input: BulkReplayInput): Promise<BulkReplayResult> {
   await activeEndpoint(tenantId, input.endpointId, 'input.endpointId');
   if (!input.dryRun) await limit(services, 'replay', input.endpointId);
@@ -110,6 +130,7 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
     Prisma.sql`"endpointId" = ${input.endpointId}`,
     Prisma.sql`status = ${input.status}::"DeliveryStatus"`,
   ];
+  if (!input.includeSuperseded) conditions.push(Prisma.sql`"supersededById" IS NULL`);
   if (input.eventType) conditions.push(Prisma.sql`"eventType" = ${input.eventType}`);
   if (input.createdBefore) conditions.push(Prisma.sql`"createdAt" < ${input.createdBefore}`);
   if (input.createdAfter) {
@@ -120,46 +141,61 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
     );
   }
   const where = Prisma.join(conditions, ' AND ');
-
-  const result = await db().$transaction(async (tx) => {
-    const [[counted], picked] = await Promise.all([
-      tx.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Delivery" WHERE ${where}`,
-      tx.$queryRaw<{ id: string; createdAt: Date; endpointId: string; eventId: string; eventType: string }[]>`
-        SELECT id, "createdAt", "endpointId", "eventId", "eventType" FROM "Delivery" WHERE ${where}
-        ORDER BY "createdAt", id LIMIT ${cap + 1}`,
-    ]);
-    const totalMatching = counted?.n ?? 0;
-    const batch = picked.slice(0, cap);
-    const capped = picked.length > cap;
-    const last = batch.at(-1);
-    const base = {
-      enqueued: batch.length,
-      capped,
-      dryRun: input.dryRun,
-      totalMatching,
-      nextCreatedAfter: capped && last ? last.createdAt : null,
-      nextAfterDeliveryId: capped && last ? last.id : null,
-    };
-    if (input.dryRun || batch.length === 0) return { ...base, created: [] };
-    const created: NewDelivery[] = batch.map((d) => ({
-      id: newId('delivery'),
-      tenantId,
-      endpointId: d.endpointId,
-      eventId: d.eventId,
-      eventType: d.eventType,
-      trigger: 'replay',
-      replayOfId: d.id,
-      firstAttemptInMs: firstDelay(services.config.retrySchedule),
-    }));
-    await insertDeliveries(tx, created);
-    return { ...base, created };
-  });
-  announce(services, tenantId, result.created);
-  if (!input.dryRun) {
-    services.logger.info({ endpointId: input.endpointId, enqueued: result.enqueued, capped: result.capped }, 'bulk replay enqueued');
+  // Counting, picking, inserting the replays and marking what they supersede share one statement,
+  // so one snapshot: the count can never be smaller than what was enqueued. The window count runs
+  // before the LIMIT, over every matching row.
+  const matching = Prisma.sql`
+    SELECT id, "createdAt", "endpointId", "eventId", "eventType", count(*) OVER ()::int AS total
+    FROM "Delivery" WHERE ${where}
+    ORDER BY "createdAt", id LIMIT ${cap + 1}`;
+  let rows: Matched[];
+  let delays: number[] = [];
+  if (input.dryRun) {
+    rows = await db().$queryRaw<Matched[]>`SELECT id, "createdAt", "endpointId", "eventId", total, NULL::text AS "replayId" FROM (${matching}) m ORDER BY "createdAt", id`;
+  } else {
+    const ids = Array.from({ length: cap }, () => newId('delivery'));
+    // Schedule entry 0, jittered per replay, due on the database's clock (as every new delivery).
+    delays = ids.map(() => firstDelay(services.config.retrySchedule));
+    rows = await db().$queryRaw<Matched[]>`
+      WITH matching AS (${matching}),
+      picked AS (
+        SELECT m.*, (${ids}::text[])[row_number() OVER (ORDER BY "createdAt", id)] AS replay_id,
+               (${delays}::float8[])[row_number() OVER (ORDER BY "createdAt", id)] AS delay_ms
+        FROM matching m ORDER BY "createdAt", id LIMIT ${cap}
+      ),
+      inserted AS (
+        INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "replayOfId", "nextAttemptAt")
+        SELECT replay_id, ${tenantId}, "endpointId", "eventId", "eventType", 'replay', id, now() + make_interval(secs => delay_ms / 1000) FROM picked
+        RETURNING id
+      ),
+      superseded AS (
+        -- Every earlier delivery of the pair now points at its newest replay. The new rows are not
+        -- in this statement's snapshot, so they are not touched.
+        UPDATE "Delivery" d SET "supersededById" = p.replay_id
+        FROM picked p WHERE d."eventId" = p."eventId" AND d."endpointId" = p."endpointId"
+        RETURNING d.id
+      )
+      SELECT m.id, m."createdAt", m."endpointId", m."eventId", m.total, p.replay_id AS "replayId"
+      FROM matching m LEFT JOIN picked p ON p.id = m.id
+      ORDER BY m."createdAt", m.id`;
   }
-  const { created: _created, ...summary } = result;
-  return summary;
+  const totalMatching = rows[0]?.total ?? 0;
+  const batch = rows.slice(0, cap);
+  const capped = rows.length > cap;
+  const last = batch.at(-1);
+  const created = input.dryRun ? [] : batch.map((r, i) => ({ id: r.replayId!, endpointId: r.endpointId, eventId: r.eventId, firstAttemptInMs: delays[i]! }));
+  announce(services, tenantId, created);
+  if (!input.dryRun) {
+    services.logger.info({ endpointId: input.endpointId, enqueued: batch.length, capped }, 'bulk replay enqueued');
+  }
+  return {
+    enqueued: batch.length,
+    capped,
+    dryRun: input.dryRun,
+    totalMatching,
+    nextCreatedAfter: capped && last ? last.createdAt : null,
+    nextAfterDeliveryId: capped && last ? last.id : null,
+  };
 }
 
 /** A synthetic event (data.test = true) delivered to this endpoint only, signed with its real secret. */

@@ -20,6 +20,10 @@ export const DeliveryFilter = builder.inputType('DeliveryFilter', {
     eventType: t.string({ required: false }),
     createdAfter: t.field({ type: 'DateTime', required: false, description: 'Inclusive.' }),
     createdBefore: t.field({ type: 'DateTime', required: false, description: 'Exclusive.' }),
+    superseded: t.boolean({
+      required: false,
+      description: 'true: only deliveries that have a newer replay (supersededBy set); false: only current ones; absent: all.',
+    }),
   }),
 });
 
@@ -33,6 +37,8 @@ export function deliveryWhere(tenant: string, filter: DeliveryFilterValue | null
   if (filter.eventId) where.eventId = parseId('event', filter.eventId, `${param}.eventId`);
   if (filter.status && filter.status.length > 0) where.status = { in: filter.status };
   if (filter.eventType) where.eventType = checkEventType(filter.eventType, `${param}.eventType`);
+  if (filter.superseded === true) where.supersededById = { not: null };
+  if (filter.superseded === false) where.supersededById = null;
   dateRange(filter.createdAfter, filter.createdBefore, `${param}.createdAfter`);
   if (filter.createdAfter || filter.createdBefore) {
     where.createdAt = {
@@ -75,6 +81,10 @@ export const DeliveryRef = builder.prismaNode('Delivery', {
     lastResponseStatus: t.exposeInt('lastResponseStatus', { nullable: true }),
     lastError: t.exposeString('lastError', { nullable: true }),
     replayOf: t.relation('replayOf', { nullable: true }),
+    supersededBy: t.relation('supersededBy', {
+      nullable: true,
+      description: 'The newest replay of this delivery (the newest later delivery of the same event to the same endpoint); null while this one is current.',
+    }),
     replays: t.relation('replays', { query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }),
     attempts: t.relation('attempts', { query: { orderBy: { attemptNumber: 'asc' } } }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

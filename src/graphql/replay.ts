@@ -18,6 +18,10 @@ const BulkReplayDeliveriesInput = builder.inputType('BulkReplayDeliveriesInput',
       required: false,
       description: 'With createdAfter: also skip deliveries created exactly at createdAfter up to this id. Pass nextAfterDeliveryId to page exactly.',
     }),
+    includeSuperseded: t.boolean({
+      required: false,
+      description: 'Also replay deliveries that already have a newer replay (supersededBy set). Default false: only the newest delivery of each event counts.',
+    }),
     dryRun: t.boolean({ required: false, description: 'Count what would be enqueued; enqueue nothing.' }),
   }),
 });
@@ -59,6 +63,7 @@ builder.mutationFields((t) => ({
         createdAfter: input.createdAfter,
         createdBefore: input.createdBefore,
         afterDeliveryId: input.afterDeliveryId ? parseId('delivery', input.afterDeliveryId, 'input.afterDeliveryId') : null,
+        includeSuperseded: input.includeSuperseded ?? false,
         dryRun: input.dryRun ?? false,
       });
     },

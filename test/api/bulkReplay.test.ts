@@ -124,4 +124,27 @@ describe('bulkReplayDeliveries', () => {
     expect(disabled.errors?.[0]?.extensions).toMatchObject({ code: 'ENDPOINT_DISABLED' });
     expect(await db().delivery.count()).toBe(before);
   });
+
+  it('counts and picks in one snapshot: enqueued never exceeds totalMatching while matching rows keep arriving', async () => {
+    const ep = await endpoint();
+    await seed(ep, Array.from({ length: 100 }, () => ({ status: 'FAILED' as const, createdAt: new Date() })));
+    let writing = true;
+    // Matching rows committed one after another, as fast as the database takes them (bounded:
+    // PGlite's one connection would otherwise serve the writer alone).
+    const writer = (async () => {
+      for (let i = 0; i < 300 && writing; i++) {
+        await seed(ep, [{ status: 'FAILED', createdAt: new Date() }]);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const seen: { enqueued: number; totalMatching: number }[] = [];
+    try {
+      for (let i = 0; i < 20; i++) seen.push((await t.ok(BulkReplay, { input: { endpointId: ep, dryRun: true } })).bulkReplayDeliveries);
+    } finally {
+      writing = false;
+      await writer;
+    }
+    expect(seen.filter((r) => r.enqueued > r.totalMatching)).toEqual([]);
+    expect(seen.at(-1)!.totalMatching).toBeGreaterThan(100);
+  });
 });

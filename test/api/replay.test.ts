@@ -57,7 +57,8 @@ describe('replayDelivery', () => {
     expect(done.attempts[0]).toMatchObject({ trigger: 'replay', attemptNumber: 1 });
 
     const after = await db().delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
-    expect(after).toEqual(before);
+    // Only the mark that a newer delivery of the pair exists.
+    expect(after).toEqual({ ...before, supersededById: replay.id });
     const req = rx.received.filter((r) => r.path === '/replay.one').at(-1)!;
     expect(req.headers['x-hookyard-delivery-id']).toBe(replay.id);
     expect(req.headers['webhook-id']).toBe(eventId);

@@ -279,7 +279,7 @@ describe('dashboard', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => drawer.count()).toBe(0);
     // By keyboard alone: a row's button opens the drawer with focus in it; Escape gives focus back.
-    const rowButton = page.locator(`[data-delivery="${failed[2]!.id}"] button`);
+    const rowButton = page.getByRole('button', { name: `Details of ${failed[2]!.id}` });
     await rowButton.focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('delivery-detail');
@@ -289,18 +289,23 @@ describe('dashboard', () => {
     await expect.poll(() => drawer.count()).toBe(0);
     expect(await rowButton.evaluate((b) => b === document.activeElement)).toBe(true);
 
-    // Bulk replay: the dry-run count first, then the result.
+    // Bulk replay: the dry-run count first, then the result. The first failure has a newer replay
+    // (superseded), so only the three current FAILED deliveries go.
     await page.getByTestId('bulk-replay').click();
-    await expect.poll(() => page.getByTestId('dry-run-count').textContent()).toMatch(/^4 FAILED deliveries will be replayed/);
+    await expect.poll(() => page.getByTestId('dry-run-count').textContent()).toMatch(/^3 FAILED deliveries will be replayed/);
     expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(1);
     await views('bulk-dry-run');
     await page.getByTestId('confirm-bulk').click();
-    await expect.poll(() => page.getByTestId('bulk-result').textContent()).toBe('Replayed 4 deliveries.');
+    await expect.poll(() => page.getByTestId('bulk-result').textContent()).toBe('Replayed 3 deliveries.');
     await page.getByTestId('close-bulk').click();
-    expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(5);
+    expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(4);
+    // Superseded rows name the newest replay of their event.
+    const newest = await db().delivery.findFirstOrThrow({ where: { replayOfId: replay.id } });
+    await expect.poll(() => page.locator(`[data-delivery="${failed[0]!.id}"]`).textContent()).toContain(`replayed → ${newest.id}`);
+    await expect.poll(() => page.locator(`[data-delivery="${replay.id}"]`).textContent()).toContain(`replayed → ${newest.id}`);
 
     // Refusals in words: the replay limit (4 a minute here), then a disabled endpoint.
-    await page.locator(`[data-delivery="${failed[1]!.id}"] button`).click();
+    await page.getByRole('button', { name: `Details of ${failed[1]!.id}` }).click();
     for (let i = 0; i < 3; i++) {
       await page.getByTestId('replay').click();
       await page.getByTestId('confirm-replay').click();
@@ -311,7 +316,7 @@ describe('dashboard', () => {
     await page.getByTestId('disable-endpoint').click();
     await page.getByTestId('confirm-disable').click();
     await expect.poll(async () => (await db().endpoint.findUniqueOrThrow({ where: { id: bad } })).status).toBe('DISABLED');
-    await page.locator(`[data-delivery="${failed[2]!.id}"] button`).click();
+    await page.getByRole('button', { name: `Details of ${failed[2]!.id}` }).click();
     await page.getByTestId('replay').click();
     await page.getByTestId('confirm-replay').click();
     await expect.poll(() => drawer.getByRole('alert').textContent()).toMatch(/This endpoint is disabled/);

@@ -55,4 +55,11 @@ describe('config', () => {
   it('refuses a lease no longer than the send timeout', () => {
     expect(() => loadConfig({ HOOKYARD_LEASE_MS: '5000', HOOKYARD_DELIVERY_TIMEOUT_MS: '5000' })).toThrow(/LEASE/);
   });
+
+  it('reads HOOKYARD_RETENTION as a duration, 30 days by default, 0 to keep everything', () => {
+    expect(loadConfig({}).retentionMs).toBe(30 * 86_400_000);
+    expect(loadConfig({ HOOKYARD_RETENTION: '3s' }).retentionMs).toBe(3000);
+    expect(loadConfig({ HOOKYARD_RETENTION: '0' }).retentionMs).toBe(0);
+    expect(() => loadConfig({ HOOKYARD_RETENTION: 'forever' })).toThrow(/HOOKYARD_RETENTION/);
+  });
 });
