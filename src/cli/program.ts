@@ -216,7 +216,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit 0; a group without its subcommand shows its help as a usage error.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      if (err.exitCode === 0) return EXIT.ok;
       if (argv.includes('--json') && err.code !== 'commander.help') deps.io.out(JSON.stringify({ error: { message: err.message.replace(/^error: /, ''), code: 'USAGE' } }));
       return EXIT.usage;
     }
