@@ -1,7 +1,7 @@
 // The `hookyard` command tree on commander: every command has its own --help, unknown commands
 // and flags are refused (exit 64) with commander's "did you mean" hint. Server-side commands are
 // handed in by main.ts; client commands (client.ts) load no server, database or Prisma module.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import type { ClientConfig } from '../config.js';
 import {
   type ClientContext,
@@ -51,7 +51,7 @@ const clientFlags = (cmd: Command) =>
 
 const positiveInt = (flag: string, min: number, max: number) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new CommanderError(EXIT.usage, 'hookyard.invalidArgument', `error: ${flag} is a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} is a whole number from ${min} to ${max}.`);
   return n;
 };
 

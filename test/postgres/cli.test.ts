@@ -127,12 +127,15 @@ describe('hookyard CLI', () => {
   }, 120_000);
 
   it('refuses unknown commands and flags with exit 64 and a hint, as JSON with a code under --json', async () => {
-    const [typo, flag, json, group] = await Promise.all([
+    const [typo, flag, json, group, status] = await Promise.all([
       failure(['kyes', 'list']),
       failure(['endpoints', 'list', '--stauts', 'ACTIVE']),
       failure(['deliveries', 'list', '--bogus', '--json']),
       failure(['keys']),
+      failure(['listen', '--status', '42']),
     ]);
+    expect(status).toMatchObject({ code: 64 });
+    expect(status.stderr).toContain('--status is a whole number from 200 to 599');
     expect(typo).toMatchObject({ code: 64 });
     expect(typo.stderr).toContain("unknown command 'kyes'");
     expect(typo.stderr).toContain('(Did you mean keys?)');
