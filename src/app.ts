@@ -143,7 +143,12 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       const port = (http.server.address() as AddressInfo).port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const url = `http://${host}:${port}`;
-      logger.info({ url: `${url}/graphql`, role: config.role, database: database.kind, redis: Boolean(config.redisUrl) }, 'hookyard started');
+      const pages = config.role === 'dispatcher' ? {} : { dashboard: `${url}/`, graphiql: `${url}/graphql` };
+      logger.info({ url: `${url}/graphql`, ...pages, role: config.role, database: database.kind, redis: Boolean(config.redisUrl) }, 'hookyard started');
+      if (config.allowPrivateTargets) logger.warn('HOOKYARD_ALLOW_PRIVATE_TARGETS is on: endpoints may point at private, loopback and link-local addresses (local development only)');
+      if ((config.host === '0.0.0.0' || config.host === '::') && config.bootstrapApiKey) {
+        logger.warn({ host: config.host }, 'listening on every interface with HOOKYARD_BOOTSTRAP_API_KEY set: anyone who can reach this port and learns the key is in; set HOST=127.0.0.1 or unset the key');
+      }
       return { url, port };
     },
 

@@ -1,7 +1,7 @@
-// Process entry: `serve` (default), `migrate`, `keys create --tenant NAME [--name LABEL]`, and the
-// client commands (src/cli/client.ts), which talk to a running server.
-import { parseArgs } from 'node:util';
-import { EXIT, runClientCommand, USAGE as CLIENT_USAGE } from './cli/client.js';
+// Process entry: the command tree is src/cli/program.ts; this file holds the commands that run the
+// server or open the database (`serve`, `dev`, `migrate`, `keys create --tenant NAME`).
+import { EXIT } from './cli/client.js';
+import { KEEP_RUNNING, runCli } from './cli/program.js';
 import { ConfigError, loadClientConfig, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 
@@ -10,13 +10,7 @@ import { createLogger } from './logger.js';
 const server = () => import('./app.js');
 const database = () => Promise.all([import('./db/client.js'), import('./db/migrate.js')]);
 
-const USAGE = CLIENT_USAGE;
-const CLIENT_COMMANDS = new Set(['endpoints', 'events', 'deliveries']);
-// `keys create --tenant NAME` opens the database itself (a new tenant has no key to call with);
-// every other `keys` command goes to the running server with a key.
-const isLocalKeys = (argv: string[]) => argv[0] === 'keys' && argv[1] === 'create' && argv.some((a) => a === '--tenant' || a.startsWith('--tenant='));
-
-async function serve(config: Config): Promise<void> {
+async function serve(config: Config): Promise<{ url: string }> {
   const { buildApp } = await server();
   const app = buildApp(config);
   let stopping = false;
@@ -37,7 +31,7 @@ async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await app.start();
+  return app.start();
 }
 
 async function withDatabase(config: Config, fn: () => Promise<void>): Promise<void> {
@@ -52,98 +46,100 @@ async function withDatabase(config: Config, fn: () => Promise<void>): Promise<vo
   }
 }
 
-async function main(argv: string[]): Promise<number> {
-  if (argv[0] === '--help' || argv[0] === 'help' || argv[0] === '-h') {
-    console.log(USAGE);
-    return 0;
-  }
-  if (CLIENT_COMMANDS.has(argv[0] ?? '') || (argv[0] === 'keys' && !isLocalKeys(argv))) {
-    let lastProgress = '';
-    return runClientCommand(argv, (flags) => loadClientConfig(flags), {
-      out: (line) => console.log(line),
-      err: (line) => console.error(line),
-      progress: (line) => {
-        // Rewrite one line on a terminal; plain lines otherwise (logs, pipes).
-        if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);
-        else if (line && line !== lastProgress) process.stderr.write(`${line}\n`);
-        lastProgress = line;
-      },
-    });
-  }
-  let config: Config;
+/** Config from the environment (or `env`); a bad one is reported with every problem and exit 78. */
+function config(env: Record<string, string | undefined> = process.env): Config {
   try {
-    config = loadConfig();
+    return loadConfig(env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      return 78; // EX_CONFIG
-    }
+    if (err instanceof ConfigError) throw Object.assign(new Error(err.message), { exitCode: EXIT.config });
     throw err;
-  }
-  const [command = 'serve', ...rest] = argv;
-  switch (command) {
-    case 'serve':
-      await serve(config);
-      return -1; // keeps running
-    case 'migrate': {
-      const logger = createLogger(config.logLevel);
-      const [{ openDatabase }, { migrate }] = await database();
-      const db = await openDatabase(config, logger);
-      try {
-        const applied = await migrate(db, logger);
-        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
-      } finally {
-        await db.close();
-      }
-      return 0;
-    }
-    case 'keys': {
-      const { positionals, values } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: { tenant: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' } },
-      });
-      if (positionals[0] !== 'create' || !values.tenant) {
-        console.error(USAGE);
-        return EXIT.usage;
-      }
-      const tenant = values.tenant;
-      const { createApiKey } = await import('./auth/apiKeys.js');
-      const { DataDirectoryInUse } = await import('./db/client.js');
-      try {
-        await withDatabase(config, async () => {
-          const { key, tenantId, id } = await createApiKey(tenant, values.name ?? 'cli');
-          if (values.json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
-          else console.log(`API key for tenant ${tenant} (${tenantId}), shown once:\n${key}`);
-        });
-      } catch (err) {
-        if (!(err instanceof DataDirectoryInUse)) throw err;
-        // The embedded database admits one process: say what works instead of a lock error.
-        console.error(
-          [
-            `The embedded database (${err.dataDir}) is open in a running Hookyard server (pid ${err.pid}); a second process cannot open it.`,
-            `To mint the first key for tenant "${tenant}": stop that server (kill ${err.pid}), run this command again, then start the server.`,
-            `For another key of a tenant you already hold a key for, ask the running server instead:`,
-            `  hookyard keys create --name ${values.name ?? 'cli'} --server http://localhost:${config.port} --api-key <a key of that tenant>`,
-            `(With DATABASE_URL set to PostgreSQL, keys create --tenant works while servers run.)`,
-          ].join('\n'),
-        );
-        return EXIT.unavailable;
-      }
-      return 0;
-    }
-    default:
-      console.error(USAGE);
-      return EXIT.usage;
   }
 }
 
-main(process.argv.slice(2)).then(
+async function migrateCommand(): Promise<number> {
+  const cfg = config();
+  const logger = createLogger(cfg.logLevel);
+  const [{ openDatabase }, { migrate }] = await database();
+  const db = await openDatabase(cfg, logger);
+  try {
+    const applied = await migrate(db, logger);
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await db.close();
+  }
+  return EXIT.ok;
+}
+
+async function mintKey(tenant: string, name: string | undefined, json: boolean): Promise<number> {
+  const cfg = config();
+  const { createApiKey } = await import('./auth/apiKeys.js');
+  const { DataDirectoryInUse } = await import('./db/client.js');
+  try {
+    await withDatabase(cfg, async () => {
+      const { key, tenantId, id } = await createApiKey(tenant, name ?? 'cli');
+      if (json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
+      else console.log(`API key for tenant ${tenant} (${tenantId}), shown once:\n${key}`);
+    });
+  } catch (err) {
+    if (!(err instanceof DataDirectoryInUse)) throw err;
+    // The embedded database admits one process: say what works instead of a lock error.
+    console.error(
+      [
+        `The embedded database (${err.dataDir}) is open in a running Hookyard server (pid ${err.pid}); a second process cannot open it.`,
+        `To mint the first key for tenant "${tenant}": stop that server (kill ${err.pid}), run this command again, then start the server.`,
+        `For another key of a tenant you already hold a key for, ask the running server instead:`,
+        `  hookyard keys create --name ${name ?? 'cli'} --server http://localhost:${cfg.port} --api-key <a key of that tenant>`,
+        `(With DATABASE_URL set to PostgreSQL, keys create --tenant works while servers run.)`,
+      ].join('\n'),
+    );
+    return EXIT.unavailable;
+  }
+  return EXIT.ok;
+}
+
+async function dev(): Promise<void> {
+  const { devBanner, devEnv } = await import('./cli/dev.js');
+  const { env, generatedKey } = devEnv(process.env);
+  const cfg = config(env);
+  const { url } = await serve(cfg);
+  console.log(
+    devBanner({
+      url,
+      apiKey: cfg.bootstrapApiKey!,
+      generatedKey,
+      retrySchedule: env.HOOKYARD_RETRY_SCHEDULE!,
+      allowPrivateTargets: cfg.allowPrivateTargets,
+    }).join('\n'),
+  );
+}
+
+let lastProgress = '';
+runCli(process.argv.slice(2), {
+  io: {
+    out: (line) => console.log(line),
+    err: (line) => console.error(line),
+    progress: (line) => {
+      // Rewrite one line on a terminal; plain lines otherwise (logs, pipes).
+      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line}`);
+      else if (line && line !== lastProgress) process.stderr.write(`${line}\n`);
+      lastProgress = line;
+    },
+  },
+  clientConfig: (flags) => loadClientConfig(flags),
+  server: {
+    serve: async () => {
+      await serve(config());
+    },
+    dev,
+    migrate: migrateCommand,
+    mintKey,
+  },
+}).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code !== KEEP_RUNNING) process.exit(code);
   },
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    process.exit((err as { exitCode?: number }).exitCode ?? 1);
   },
 );

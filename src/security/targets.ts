@@ -53,6 +53,9 @@ const BAD_PORTS = new Set([
   6668, 6669, 6679, 6697, 10080,
 ]);
 
+// The operator who meets this refusal is usually trying Hookyard locally: say how to allow it.
+const PRIVATE_HINT = '; to deliver to private addresses (local development), start the server with HOOKYARD_ALLOW_PRIVATE_TARGETS=true or run `hookyard dev`';
+
 /** Validates an endpoint URL for saving; returns it normalised. Throws VALIDATION_FAILED (param url). */
 export function validateEndpointUrl(raw: string, allowPrivate: boolean, param = 'url'): string {
   if (raw.length > MAX_URL_LENGTH) throw invalid(param, `url must be at most ${MAX_URL_LENGTH} characters`);
@@ -74,10 +77,10 @@ export function validateEndpointUrl(raw: string, allowPrivate: boolean, param = 
   if (!allowPrivate) {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && isBlockedAddress(host)) {
-      throw invalid(param, 'url points at a private, loopback or link-local address');
+      throw invalid(param, `url points at a private, loopback or link-local address${PRIVATE_HINT}`);
     }
     if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal') || !host.includes('.')) {
-      throw invalid(param, 'url must name a public host');
+      throw invalid(param, `url must name a public host${PRIVATE_HINT}`);
     }
   }
   return url.toString();

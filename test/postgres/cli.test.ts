@@ -1,5 +1,7 @@
-// The real entry point: `hookyard migrate`, `hookyard keys create`, and a clean exit on SIGTERM.
-import { execFile } from 'node:child_process';
+// The real entry point: `hookyard migrate`, `hookyard keys create`, and a clean exit on SIGTERM;
+// per-command help and refusals, `hookyard listen` receiving real deliveries, `hookyard dev`.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +17,63 @@ beforeAll(async () => {
 });
 afterAll(() => database?.drop());
 
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  run(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.databaseUrl!, HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'warn', ...env } });
+const baseEnv = () => ({ PATH: process.env.PATH ?? '', DATABASE_URL: database.databaseUrl!, HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, LOG_LEVEL: 'warn' });
+// The timeout kills a process that would keep running (a server started by mistake): the test then fails.
+const cli = (args: string[], env: Record<string, string> = {}) => run(process.execPath, [BIN, ...args], { env: { ...baseEnv(), ...env }, timeout: 60_000 });
+type Failed = { code: number; stdout: string; stderr: string };
+const failure = (args: string[], env: Record<string, string> = {}) =>
+  cli(args, env).then(
+    (r) => {
+      throw new Error(`expected hookyard ${args.join(' ')} to fail; it printed ${r.stdout}`);
+    },
+    (e: Failed) => e,
+  );
+
+/** A long-running CLI process (listen, dev) whose output is awaited line by line. */
+function spawnCli(args: string[], env: Record<string, string> = {}) {
+  const proc: ChildProcess = spawn(process.execPath, [BIN, ...args], { env: { ...baseEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  proc.stdout!.on('data', (c: Buffer) => (out.stdout += c.toString()));
+  proc.stderr!.on('data', (c: Buffer) => (out.stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return {
+    proc,
+    out,
+    exited,
+    async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 45_000): Promise<RegExpExecArray> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const m = pattern.exec(out[stream]);
+        if (m) return m;
+        if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} on ${stream}:\n${out.stdout}\n${out.stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    stop(signal: NodeJS.Signals = 'SIGINT') {
+      if (proc.exitCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data!;
+}
 
 describe('hookyard CLI', () => {
   it('migrates, then reports the database up to date', async () => {
@@ -43,6 +100,53 @@ describe('hookyard CLI', () => {
     const order = server.logs.map((l) => /"msg":"(stopping: \d\/5)/.exec(l)?.[1]).filter(Boolean);
     expect(order).toEqual(['stopping: 1/5', 'stopping: 2/5', 'stopping: 3/5', 'stopping: 4/5', 'stopping: 5/5']);
   }, 60_000);
+
+  it('gives every command its own help (exit 0) and never starts a server for it; a bare hookyard prints help', async () => {
+    // A server would keep the process running (and bind PORT): each of these must exit by itself.
+    const port = await freePort();
+    const cases: [string[], RegExp][] = [
+      [[], /^Usage: hookyard <command> \[options\][\s\S]*serve[\s\S]*listen[\s\S]*deliveries/],
+      [['--help'], /^Usage: hookyard <command> \[options\]/],
+      [['serve', '--help'], /^Usage: hookyard serve \[options\]/],
+      [['dev', '--help'], /^Usage: hookyard dev \[options\]/],
+      [['keys', '--help'], /^Usage: hookyard keys[\s\S]*list[\s\S]*create[\s\S]*revoke/],
+      [['deliveries', 'replay', '--help'], /^Usage: hookyard deliveries replay \[options\] <id>[\s\S]*--api-key/],
+      [['listen', '--help'], /^Usage: hookyard listen \[options\][\s\S]*--port[\s\S]*--secret[\s\S]*--status/],
+      [['help', 'events'], /^Usage: hookyard events[\s\S]*send[\s\S]*trigger/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli(args, { PORT: String(port), HOST: '127.0.0.1' })));
+    results.forEach((r, i) => {
+      expect(r.stdout, cases[i]![0].join(' ')).toMatch(cases[i]![1]);
+      expect(r.stdout + r.stderr).not.toContain('hookyard started');
+    });
+    // The port is still free: nothing listened on it.
+    await new Promise<void>((resolve, reject) => {
+      const srv = createServer().once('error', reject);
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+    });
+  }, 120_000);
+
+  it('refuses unknown commands and flags with exit 64 and a hint, as JSON with a code under --json', async () => {
+    const [typo, flag, json, group, status] = await Promise.all([
+      failure(['kyes', 'list']),
+      failure(['endpoints', 'list', '--stauts', 'ACTIVE']),
+      failure(['deliveries', 'list', '--bogus', '--json']),
+      failure(['keys']),
+      failure(['listen', '--status', '42']),
+    ]);
+    expect(status).toMatchObject({ code: 64 });
+    expect(status.stderr).toContain('--status is a whole number from 200 to 599');
+    expect(typo).toMatchObject({ code: 64 });
+    expect(typo.stderr).toContain("unknown command 'kyes'");
+    expect(typo.stderr).toContain('(Did you mean keys?)');
+    expect(flag).toMatchObject({ code: 64 });
+    expect(flag.stderr).toContain("unknown option '--stauts'");
+    expect(flag.stderr).toContain('(Did you mean --status?)');
+    expect(json).toMatchObject({ code: 64 });
+    expect(JSON.parse(json.stdout)).toEqual({ error: { code: 'USAGE', message: expect.stringContaining("unknown option '--bogus'") } });
+    expect(group).toMatchObject({ code: 64 }); // a group without its subcommand: its help, as a usage error
+    expect(group.stderr).toMatch(/Usage: hookyard keys/);
+  }, 120_000);
 
   it('refuses bad usage and bad configuration with meaningful exit codes, listing every problem', async () => {
     await expect(cli(['keys', 'create'])).rejects.toMatchObject({ code: 64 });
@@ -100,12 +204,19 @@ describe('hookyard client commands against a running server', () => {
       expect(all.stdout).toMatch(/replayed 5 of 5 matching deliveries in 2 call/);
       expect(all.stderr).toMatch(/replayed 3\/5 \(60%\)[\s\S]*replayed 5\/5 \(100%\)/);
 
-      expect(await code(['endpoints', 'list'], { HOOKYARD_API_KEY: 'hy_wrong_wrong_wrong_wrong_wrong' })).toBe(77);
+      const refused = await failure(['endpoints', 'list'], { ...env, HOOKYARD_API_KEY: 'hy_wrong_wrong_wrong_wrong_wrong' });
+      expect(refused).toMatchObject({ code: 77 });
+      expect(refused.stderr).toContain('that API key was not accepted');
       expect(await code(['deliveries', 'replay', 'dlv_00000000000000000000000000'])).toBe(66);
       expect(await code(['deliveries', 'replay', 'not-an-id'])).toBe(65);
       expect(await code(['events', 'send'])).toBe(64);
       expect(await code(['events', 'send', '--type', 'x', '--data', '{oops'])).toBe(64);
-      expect(await code(['endpoints', 'list'], { HOOKYARD_URL: 'http://127.0.0.1:1234' })).toBe(69);
+      const unreachable = await failure(['endpoints', 'list', '--json'], { ...env, HOOKYARD_URL: 'http://127.0.0.1:1234' });
+      expect(unreachable).toMatchObject({ code: 69 });
+      expect(JSON.parse(unreachable.stdout).error).toMatchObject({ code: 'SERVER_UNREACHABLE', message: expect.stringContaining('cannot reach http://127.0.0.1:1234') });
+      // The start log names the pages and warns that private targets are allowed.
+      expect(server.logs.join('\n')).toMatch(/"dashboard":"http:\/\/127\.0\.0\.1:\d+\/","graphiql":"http:\/\/127\.0\.0\.1:\d+\/graphql"/);
+      expect(server.logs.join('\n')).toContain('HOOKYARD_ALLOW_PRIVATE_TARGETS is on');
       const error = JSON.parse((await cli(['deliveries', 'replay', 'dlv_00000000000000000000000000', '--json'], env).catch((e: { stdout: string }) => e)).stdout);
       expect(error.error).toMatchObject({ code: 'NOT_FOUND' });
     } finally {
@@ -159,4 +270,87 @@ describe('hookyard client commands against a running server', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('hookyard listen and hookyard dev', () => {
+  it('listen receives real signed deliveries: verified with the endpoint secret, NOT verified with another, answering --status', async () => {
+    const key = 'hy_cli_listen_key_0123456789abcdef';
+    const server = await startInstance({
+      DATABASE_URL: database.databaseUrl!,
+      HOOKYARD_BOOTSTRAP_API_KEY: key,
+      HOOKYARD_RETRY_SCHEDULE: '0s',
+      HOOKYARD_POLL_INTERVAL_MS: '100',
+    });
+    const [goodPort, badPort] = [await freePort(), await freePort()];
+    const create = (port: number) =>
+      graphql(server.url, key, 'mutation($url: String!) { createEndpoint(input: { url: $url, eventTypes: ["listen.*"] }) { secret endpoint { id } } }', {
+        url: `http://127.0.0.1:${port}/hooks`,
+      });
+    const good = (await create(goodPort)).createEndpoint;
+    const bad = (await create(badPort)).createEndpoint;
+    const otherSecret = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
+    const verified = spawnCli(['listen', '--port', String(goodPort), '--secret', good.secret, '--json']);
+    const refused = spawnCli(['listen', '--port', String(badPort), '--secret', otherSecret, '--status', '503']);
+    try {
+      await verified.waitFor('stderr', /receiving webhooks on http:\/\/127\.0\.0\.1:\d+/);
+      await refused.waitFor('stderr', /answering 503/);
+      const sent = await graphql(server.url, key, 'mutation { sendEvent(input: { eventType: "listen.ping", payload: { hello: "world" } }) { event { id } } }');
+      const eventId = sent.sendEvent.event.id as string;
+
+      const line = (await verified.waitFor('stdout', /^\{.*\}$/m))[0];
+      const received = JSON.parse(line);
+      expect(received).toMatchObject({
+        eventType: 'listen.ping',
+        webhookId: eventId,
+        deliveryId: expect.stringMatching(/^dlv_/),
+        attempt: 1,
+        verified: true,
+        path: '/hooks',
+        payload: { id: eventId, type: 'listen.ping', data: { hello: 'world' } },
+      });
+
+      const human = await refused.waitFor('stdout', /listen\.ping[\s\S]*signature NOT verified/);
+      expect(human[0]).toContain(`webhook-id ${eventId}`);
+      expect(human[0]).toMatch(/delivery dlv_\w+ {2}attempt 1/);
+      // The delivery saw the status listen answered with.
+      const { eventually } = await import('../helpers/testApp.js');
+      await eventually(async () => {
+        const d = await graphql(server.url, key, 'query($e: ID!) { deliveries(filter: { endpointId: $e }) { edges { node { status lastResponseStatus } } } }', { e: bad.endpoint.id });
+        const node = d.deliveries.edges[0]?.node;
+        return node?.status === 'FAILED' && node.lastResponseStatus === 503;
+      }, 30_000);
+
+      // Stops cleanly on SIGINT and SIGTERM.
+      expect(await verified.stop('SIGINT')).toBe(0);
+      expect(await refused.stop('SIGTERM')).toBe(0);
+    } finally {
+      await verified.stop('SIGKILL');
+      await refused.stop('SIGKILL');
+      await server.kill('SIGTERM');
+    }
+  }, 120_000);
+
+  it('dev starts with private targets allowed and prints a working key, the dashboard and GraphiQL URLs and a hint', async () => {
+    // HOST set by the user wins over the dev default (127.0.0.1): the start log then warns about a public bind with a key.
+    const dev = spawnCli(['dev'], { PORT: '0', HOST: '0.0.0.0' });
+    try {
+      const [, url] = await dev.waitFor('stdout', /Hookyard dev server on (http:\/\/\S+)/);
+      const [, key] = await dev.waitFor('stdout', /API key\s+(hy_\S+)/);
+      const base = url!.replace('localhost', '127.0.0.1');
+      expect(dev.out.stdout).toContain(`dashboard   ${url}/`);
+      expect(dev.out.stdout).toContain(`GraphiQL    ${url}/graphql`);
+      expect(dev.out.stdout).toContain('hookyard listen --port 3000');
+      expect(dev.out.stdout).toContain(`HOOKYARD_API_KEY=${key} hookyard endpoints create --url http://127.0.0.1:3000`);
+      // The printed key works, and a loopback endpoint is accepted (private targets allowed).
+      const created = await graphql(base, key!, 'mutation { createEndpoint(input: { url: "http://127.0.0.1:3000/" }) { endpoint { url } } }');
+      expect(created.createEndpoint.endpoint.url).toBe('http://127.0.0.1:3000/');
+      expect((await fetch(`${base}/`)).status).toBe(200);
+      const logs = dev.out.stdout + dev.out.stderr;
+      expect(logs).toContain('HOOKYARD_ALLOW_PRIVATE_TARGETS is on');
+      expect(logs).toContain('listening on every interface with HOOKYARD_BOOTSTRAP_API_KEY set');
+      expect(await dev.stop('SIGTERM')).toBe(0);
+    } finally {
+      await dev.stop('SIGKILL');
+    }
+  }, 120_000);
 });

@@ -20,8 +20,9 @@ describe('SSRF guard', () => {
     'http://127.0.0.1/hook', 'http://[::1]:8080/', 'http://169.254.169.254/latest/meta-data', 'http://10.1.2.3/',
     'http://localhost:3000/', 'http://metadata.google.internal/', 'http://intranet/', 'http://[::ffff:127.0.0.1]/',
     'http://2130706433/', 'http://0x7f000001/', 'http://0177.0.0.1/',
-  ])('refuses to save %s', (url) => {
+  ])('refuses to save %s, saying how to allow it', (url) => {
     expect(() => validateEndpointUrl(url, false)).toThrow(HookyardError);
+    expect(() => validateEndpointUrl(url, false)).toThrow(/HOOKYARD_ALLOW_PRIVATE_TARGETS=true or run `hookyard dev`/);
   });
 
   it.each(['ftp://example.com/', 'javascript:alert(1)', 'not a url', 'https://user:pass@example.com/', `https://example.com/${'a'.repeat(2100)}`])(
