@@ -56,17 +56,19 @@ const SendEventPayload = builder.objectRef<SendEventResult>('SendEventPayload').
   }),
 });
 
+// A plain object, not the HookyardError: graphql-js would raise an Error returned by a resolver.
 interface ItemError {
-  extensions: Record<string, unknown>;
+  code: string;
   message: string;
+  param: string | null;
 }
 
 const SendEventsItemError = builder.objectRef<ItemError>('SendEventsItemError').implement({
   description: 'Why one input of sendEvents was not stored; the same code and param sendEvent would have raised.',
   fields: (t) => ({
-    code: t.string({ resolve: (e) => String(e.extensions.code) }),
+    code: t.exposeString('code'),
     message: t.exposeString('message'),
-    param: t.string({ nullable: true, description: 'The offending input, e.g. `inputs[3].payload`.', resolve: (e) => (e.extensions.param as string | undefined) ?? null }),
+    param: t.exposeString('param', { nullable: true, description: 'The offending input, e.g. `inputs[3].payload`.' }),
   }),
 });
 
@@ -146,7 +148,13 @@ builder.mutationFields((t) => ({
         results: items.map((item) =>
           item.sent
             ? { index: item.index, event: item.sent.event, deliveriesCreated: item.sent.deliveryIds.length, duplicate: item.sent.duplicate, error: null }
-            : { index: item.index, event: null, deliveriesCreated: 0, duplicate: false, error: item.error },
+            : {
+                index: item.index,
+                event: null,
+                deliveriesCreated: 0,
+                duplicate: false,
+                error: { code: item.error.code, message: item.error.message, param: (item.error.extensions.param as string | undefined) ?? null },
+              },
         ),
       };
     },
