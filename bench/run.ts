@@ -191,6 +191,29 @@ async function main() {
       await prisma.endpoint.updateMany({ where: { id: { in: eps } }, data: { status: 'DISABLED', disabledReason: 'bench: ingest only' } });
     }
 
+    // 1c. Batch ingest: sendEvents of 100 events, each to five matching endpoints (API only).
+    if (want('batch')) {
+      log('batch: sendEvents of 100 events × 5 endpoints, 4 calls in flight');
+      const hy = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' });
+      procs.push(hy);
+      const eps = await endpoints(hy.url, 5, 'batch.x', '/batch/');
+      const mutation = 'mutation($i: [SendEventInput!]!) { sendEvents(inputs: $i) { results { deliveriesCreated error { code } } } }';
+      let n = 0;
+      const call = async () => {
+        const d = await gql(hy.url, mutation, { i: Array.from({ length: 100 }, () => ({ eventType: 'batch.x', payload: { n: n++, s: 'x'.repeat(200) } })) });
+        const created = d.sendEvents.results.reduce((sum: number, r: { deliveriesCreated: number }) => sum + r.deliveriesCreated, 0);
+        if (created !== 500) throw new Error(`sendEvents created ${created} deliveries, not 500`);
+      };
+      await loop(N.ingestSeconds, 4, call); // warm-up
+      const rates: number[] = [];
+      for (let r = 0; r < N.repeats; r++) rates.push((await loop(N.ingestSeconds, 4, call)) * 500);
+      results.batchIngest = { deliveriesCreatedPerSecond: round(median(rates), 0), eventsPerSecond: round(median(rates) / 5, 0), runs: rates.map((x) => round(x, 0)) };
+      log(results.batchIngest);
+      await hy.kill();
+      procs.pop();
+      await prisma.endpoint.updateMany({ where: { id: { in: eps } }, data: { status: 'DISABLED', disabledReason: 'bench: ingest only' } });
+    }
+
     // 2. Dispatch at saturation: a backlog over 10 endpoints, one dispatcher instance.
     const api = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' });
     procs.push(api);
@@ -460,6 +483,7 @@ function writeTable(report: { date: string; commit: string; machine: string; res
     ['sendEvent → receiver latency', `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms at ${r.latency.offeredDeliveriesPerSecond} deliveries/s offered`, 'p99 ≤ 50 ms at 1,000/s'],
     ['sendEvent → receiver latency, below saturation', `p50 ${r.latencyBelowSaturation.p50Ms} ms, p99 ${r.latencyBelowSaturation.p99Ms} ms at ${r.latencyBelowSaturation.offeredDeliveriesPerSecond} deliveries/s offered`, '—'],
     ['sendEvent vs the Yoga + pg floor (5 endpoints, 16 in flight)', `${r.sendEvent.callsPerSecond} calls/s = ${r.sendEvent.ofFloor} × floor (${r.sendEvent.floorCallsPerSecond}/s); CPU ${r.sendEvent.cpuMsPerCall} ms/call = ${r.sendEvent.cpuOfFloor} × floor`, '≥ 0.7 × floor'],
+    ['Batch ingest: sendEvents of 100 events × 5 endpoints', `${r.batchIngest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 20,000/s'],
     ['Ingest: sendEvent fan-out to 100 endpoints', `${r.ingest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 10,000/s'],
     [`Subscriptions: ${r.subscriptions.subscribers} graphql-ws subscribers`, `p50 ${r.subscriptions.p50Ms} ms, p99 ${r.subscriptions.p99Ms} ms (${r.subscriptions.pushes} pushes)`, 'p99 ≤ 50 ms'],
     [`Filtered deliveries query over ${r.queries.rows.toLocaleString('en')} rows`, `p50 ${r.queries.p50Ms} ms, p99 ${r.queries.p99Ms} ms`, 'p99 ≤ 20 ms'],
