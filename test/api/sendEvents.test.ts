@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { db } from '../../src/db/client.js';
 import { CreateEndpoint, DisableEndpoint, SendEvent, SendEvents, UpdateEndpoint } from '../helpers/operations.js';
+import type { SendEventInput } from '../../src/generated/gql/graphql.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
@@ -32,7 +33,7 @@ describe('sendEvents', () => {
     const all = await endpoint([]);
     const orders = await endpoint(['order.*']);
     await endpoint(['never.this']);
-    const bad: Record<number, { input: Record<string, unknown>; code: string; param: string }> = {
+    const bad: Record<number, { input: SendEventInput; code: string; param: string }> = {
       3: { input: { eventType: 'bad type!', payload: {} }, code: 'VALIDATION_FAILED', param: 'inputs[3].eventType' },
       10: { input: { eventType: 'order.big', payload: { s: 'x'.repeat(3000) } }, code: 'PAYLOAD_TOO_LARGE', param: 'inputs[10].payload' },
       20: { input: { eventType: 'order.nul', payload: { s: 'a\u0000b' } }, code: 'VALIDATION_FAILED', param: 'inputs[20].payload' },
@@ -40,7 +41,7 @@ describe('sendEvents', () => {
       40: { input: { eventType: 'order.key', payload: {}, idempotencyKey: 'has space' }, code: 'VALIDATION_FAILED', param: 'inputs[40].idempotencyKey' },
     };
     // Even inputs match both endpoints (order.*), odd ones only the catch-all.
-    const inputs = Array.from({ length: 100 }, (_, i) => bad[i]?.input ?? { eventType: i % 2 === 0 ? 'order.created' : 'user.created', payload: { i } });
+    const inputs = Array.from({ length: 100 }, (_, i): SendEventInput => bad[i]?.input ?? { eventType: i % 2 === 0 ? 'order.created' : 'user.created', payload: { i } });
     const before = await db().event.count();
 
     const { sendEvents } = await t.ok(SendEvents, { inputs });

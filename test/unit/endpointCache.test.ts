@@ -11,7 +11,7 @@ describe('EndpointCache', () => {
     const here = new EndpointCache(pubsub, 5_000, () => clock);
     const there = new EndpointCache(pubsub, 5_000, () => clock);
     const stop = [here.watch(), there.watch()];
-    let endpoints = [{ id: 'ep_1', eventTypes: [] }];
+    let endpoints: { id: string; eventTypes: string[] }[] = [{ id: 'ep_1', eventTypes: [] }];
     const load = vi.fn(async () => endpoints);
 
     expect(await here.get('ten_a', load)).toEqual([{ id: 'ep_1', eventTypes: [] }]);
