@@ -10,7 +10,7 @@ import { Agent, Pool, setGlobalDispatcher } from 'undici';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { newId } from '../src/ids.js';
-import { createBenchDatabase, ROOT, startHookyard, startReceiverProc } from './procs.js';
+import { createBenchDatabase, ROOT, spawnTs, startHookyard, startReceiverProc } from './procs.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=ceiling,dispatch runs just those (the table is then not rewritten). */
@@ -25,6 +25,8 @@ const N = {
   latencyEventsPerSecond: Number(process.env.BENCH_LATENCY_EVENTS_PER_SECOND ?? (QUICK ? 20 : 200)),
   latencyBelowEventsPerSecond: QUICK ? 10 : 40,
   ingestSeconds: QUICK ? 1 : 5,
+  sendEventSeconds: QUICK ? 1 : Number(process.env.BENCH_SENDEVENT_SECONDS ?? 8),
+  sendEventInFlight: 16,
   subscribers: QUICK ? 50 : 1000,
   subscriptionChanges: QUICK ? 10 : 100,
   rows: Number(process.env.BENCH_ROWS ?? (QUICK ? 20_000 : 1_000_000)),
@@ -40,6 +42,11 @@ const pct = (xs: number[], p: number) => {
 };
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
+const cpuMs = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
 const rssMb = (pid: number) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? round(Number(m[1]) / 1024) : NaN;
@@ -138,6 +145,73 @@ async function main() {
     results.ceiling = ceiling;
     log(ceiling);
     await receiver.reset();
+    }
+
+    // 1b. sendEvent against its floor: a bare Yoga + pg server doing the same inserts (bench/floor.ts),
+    // five matching endpoints, the same load generator, alternating runs. CPU per call is the
+    // server process's own (/proc/<pid>/stat) over the measured seconds.
+    if (want('sendevent')) {
+      log(`sendevent: Hookyard vs the Yoga + pg floor, 5 endpoints, ${N.sendEventInFlight} in flight`);
+      const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+      const hy = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' }, profile);
+      procs.push(hy);
+      const eps = await endpoints(hy.url, 5, 'floor.x', '/floor/');
+      const floor = await spawnTs('bench/floor.ts', [], { DATABASE_URL, FLOOR_TENANT_ID: tenantId, FLOOR_ENDPOINTS: eps.join(',') }, (l) => l.startsWith('{"port"'));
+      procs.push(floor);
+      const floorUrl = `http://127.0.0.1:${(JSON.parse(floor.readyLine) as { port: number }).port}`;
+      const mutation = 'mutation($i: SendEventInput!) { sendEvent(input: $i) { event { id eventType } deliveriesCreated } }';
+      const measure = async (base: string, pid: number) => {
+        let n = 0;
+        const cpu0 = cpuMs(pid);
+        const t0 = performance.now();
+        const perSecond = await loop(N.sendEventSeconds, N.sendEventInFlight, async () => {
+          const d = await gql(base, mutation, { i: { eventType: 'floor.x', payload: { n: n++, s: 'x'.repeat(200) } } });
+          if (d.sendEvent.deliveriesCreated !== 5) throw new Error(`sendEvent created ${d.sendEvent.deliveriesCreated} deliveries, not 5`);
+        });
+        const elapsed = performance.now() - t0;
+        return { perSecond, cpuMsPerCall: (cpuMs(pid) - cpu0) / (perSecond * (elapsed / 1000)) };
+      };
+      // Warm both up (JIT, pools, first plans), unmeasured.
+      await measure(hy.url, hy.proc.pid!);
+      await measure(floorUrl, floor.proc.pid!);
+      const runs: { hookyard: number; floor: number; ratio: number; hookyardCpuMs: number; floorCpuMs: number }[] = [];
+      for (let r = 0; r < N.repeats; r++) {
+        const f = await measure(floorUrl, floor.proc.pid!);
+        const h = await measure(hy.url, hy.proc.pid!);
+        runs.push({ hookyard: round(h.perSecond, 0), floor: round(f.perSecond, 0), ratio: round(h.perSecond / f.perSecond, 2), hookyardCpuMs: round(h.cpuMsPerCall, 2), floorCpuMs: round(f.cpuMsPerCall, 2) });
+      }
+      const mid = runs.map((x) => x.ratio).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+      const m = runs.find((x) => x.ratio === mid)!;
+      results.sendEvent = { endpoints: 5, inFlight: N.sendEventInFlight, callsPerSecond: m.hookyard, floorCallsPerSecond: m.floor, ofFloor: m.ratio, cpuMsPerCall: m.hookyardCpuMs, floorCpuMsPerCall: m.floorCpuMs, cpuOfFloor: round(m.hookyardCpuMs / m.floorCpuMs, 2), runs };
+      log(results.sendEvent);
+      await floor.kill();
+      await hy.kill();
+      procs.splice(-2);
+      // The instances started next dispatch: keep them from working off this backlog meanwhile.
+      await prisma.endpoint.updateMany({ where: { id: { in: eps } }, data: { status: 'DISABLED', disabledReason: 'bench: ingest only' } });
+    }
+
+    // 1c. Batch ingest: sendEvents of 100 events, each to five matching endpoints (API only).
+    if (want('batch')) {
+      log('batch: sendEvents of 100 events × 5 endpoints, 4 calls in flight');
+      const hy = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' });
+      procs.push(hy);
+      const eps = await endpoints(hy.url, 5, 'batch.x', '/batch/');
+      const mutation = 'mutation($i: [SendEventInput!]!) { sendEvents(inputs: $i) { results { deliveriesCreated error { code } } } }';
+      let n = 0;
+      const call = async () => {
+        const d = await gql(hy.url, mutation, { i: Array.from({ length: 100 }, () => ({ eventType: 'batch.x', payload: { n: n++, s: 'x'.repeat(200) } })) });
+        const created = d.sendEvents.results.reduce((sum: number, r: { deliveriesCreated: number }) => sum + r.deliveriesCreated, 0);
+        if (created !== 500) throw new Error(`sendEvents created ${created} deliveries, not 500`);
+      };
+      await loop(N.ingestSeconds, 4, call); // warm-up
+      const rates: number[] = [];
+      for (let r = 0; r < N.repeats; r++) rates.push((await loop(N.ingestSeconds, 4, call)) * 500);
+      results.batchIngest = { deliveriesCreatedPerSecond: round(median(rates), 0), eventsPerSecond: round(median(rates) / 5, 0), runs: rates.map((x) => round(x, 0)) };
+      log(results.batchIngest);
+      await hy.kill();
+      procs.pop();
+      await prisma.endpoint.updateMany({ where: { id: { in: eps } }, data: { status: 'DISABLED', disabledReason: 'bench: ingest only' } });
     }
 
     // 2. Dispatch at saturation: a backlog over 10 endpoints, one dispatcher instance.
@@ -408,6 +482,8 @@ function writeTable(report: { date: string; commit: string; machine: string; res
     ['Dispatch at saturation (10 endpoints)', `${r.dispatch.deliveriesPerSecond} deliveries/s = ${r.dispatch.ofKyCeiling} × ky, ${r.dispatch.ofUndiciCeiling} × undici`, '≥ 0.8 × ky'],
     ['sendEvent → receiver latency', `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms at ${r.latency.offeredDeliveriesPerSecond} deliveries/s offered`, 'p99 ≤ 50 ms at 1,000/s'],
     ['sendEvent → receiver latency, below saturation', `p50 ${r.latencyBelowSaturation.p50Ms} ms, p99 ${r.latencyBelowSaturation.p99Ms} ms at ${r.latencyBelowSaturation.offeredDeliveriesPerSecond} deliveries/s offered`, '—'],
+    ['sendEvent vs the Yoga + pg floor (5 endpoints, 16 in flight)', `${r.sendEvent.callsPerSecond} calls/s = ${r.sendEvent.ofFloor} × floor (${r.sendEvent.floorCallsPerSecond}/s); CPU ${r.sendEvent.cpuMsPerCall} ms/call = ${r.sendEvent.cpuOfFloor} × floor`, '≥ 0.7 × floor'],
+    ['Batch ingest: sendEvents of 100 events × 5 endpoints', `${r.batchIngest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 20,000/s'],
     ['Ingest: sendEvent fan-out to 100 endpoints', `${r.ingest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 10,000/s'],
     [`Subscriptions: ${r.subscriptions.subscribers} graphql-ws subscribers`, `p50 ${r.subscriptions.p50Ms} ms, p99 ${r.subscriptions.p99Ms} ms (${r.subscriptions.pushes} pushes)`, 'p99 ≤ 50 ms'],
     [`Filtered deliveries query over ${r.queries.rows.toLocaleString('en')} rows`, `p50 ${r.queries.p50Ms} ms, p99 ${r.queries.p99Ms} ms`, 'p99 ≤ 20 ms'],

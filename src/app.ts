@@ -23,6 +23,7 @@ import { RetentionJob } from './maintenance/retention.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import { watchRedis } from './redisHealth.js';
 import type { Services } from './services.js';
+import { EndpointCache } from './domain/endpointCache.js';
 
 export interface Running {
   /** http://host:port of the listening server. */
@@ -69,6 +70,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
     },
   });
   let stopWatchingRevocations = () => {};
+  let stopWatchingEndpoints = () => {};
 
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} is available after start()`);
@@ -120,6 +122,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         outbox,
         rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(),
         notifyWork: (inMs) => signal.notify(inMs),
+        endpointCache: new EndpointCache(pubsub.pubsub),
       };
       const db = database;
       const checkReady = async () => {
@@ -128,6 +131,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       if (config.role !== 'dispatcher') {
         yoga = buildYoga(services);
         stopWatchingRevocations = watchRevocations(services.pubsub);
+        stopWatchingEndpoints = services.endpointCache.watch();
       }
       http = createHttpServer({ yoga, services, checkReady });
       await new Promise<void>((resolve, reject) => {
@@ -170,6 +174,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       await outbox?.stop();
       await workSignal?.close();
       stopWatchingRevocations();
+      stopWatchingEndpoints();
       await pubsub?.close();
       await redis?.quit().catch(() => {});
       logger.info('stopping: 4/5 database');

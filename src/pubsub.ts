@@ -24,6 +24,8 @@ export type Topics = {
   deliveryStatusChanged: [tenantId: string, payload: DeliveryStatusEvent];
   /** Every API instance drops its cached lookup of the key (src/auth/apiKeys.ts). */
   apiKeyRevoked: [payload: { apiKeyId: string }];
+  /** Every API instance drops its cached endpoints of the tenant (src/domain/endpointCache.ts). */
+  endpointsChanged: [payload: { tenantId: string }];
 };
 
 export type HookyardPubSub = PubSub<Topics>;

@@ -7,6 +7,7 @@ import type { SecretBox } from './security/secretBox.js';
 import type { HookyardPubSub } from './pubsub.js';
 import type { OutboxRelay } from './domain/outbox.js';
 import type { RateLimiter } from './domain/rateLimit.js';
+import type { EndpointCache } from './domain/endpointCache.js';
 
 export interface Services {
   config: Config;
@@ -20,4 +21,6 @@ export interface Services {
   outbox: OutboxRelay;
   /** Deliveries became due now (or in `inMs`): wakes this instance's dispatcher and, on Postgres, the others'. */
   notifyWork(inMs?: number): void;
+  /** Each tenant's ACTIVE endpoints, for sendEvent's fan-out. */
+  endpointCache: EndpointCache;
 }

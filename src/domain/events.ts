@@ -1,4 +1,5 @@
 import { db } from '../db/client.js';
+import type { Event } from '../generated/prisma/client.js';
 import { firstDelay } from '../dispatcher/schedule.js';
 import { HookyardError, invalid } from '../errors.js';
 import { newId } from '../ids.js';
@@ -70,64 +71,191 @@ export function checkPayload(services: Services, payload: unknown, param = 'inpu
   return json;
 }
 
-/** Stores the event and one PENDING delivery per matching ACTIVE endpoint, in one statement. */
-export async function sendEvent(services: Services, tenantId: string, input: NewEvent): Promise<SentEvent> {
-  const type = checkEventType(input.eventType, 'input.eventType');
-  const payloadJson = checkPayload(services, input.payload);
+/** The stored Event row, as the statement that inserted it (or found it) returned it. */
+export type StoredEvent = Event;
+
+/** An event input that passed its checks, ready for the statement. */
+interface CheckedEvent {
+  type: string;
+  payload: unknown;
+  payloadJson: string;
+  key: string | null;
+}
+
+function checkEvent(services: Services, input: NewEvent, param: string): CheckedEvent {
+  const type = checkEventType(input.eventType, `${param}.eventType`);
+  const payloadJson = checkPayload(services, input.payload, `${param}.payload`);
   const key = input.idempotencyKey ?? null;
   if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
-    throw invalid('input.idempotencyKey', 'idempotencyKey must be 1-255 visible ASCII characters');
+    throw invalid(`${param}.idempotencyKey`, 'idempotencyKey must be 1-255 visible ASCII characters');
   }
-  // Two round trips, no interactive transaction: read the matching endpoints, then store the event
-  // and its deliveries in one statement. That statement re-checks each endpoint (one disabled or
-  // deleted in between gets nothing) and, when the idempotency key is taken, stores nothing at all.
-  const endpoints = await db().endpoint.findMany({
-    where: { tenantId, status: 'ACTIVE', deletedAt: null, ...(input.endpointIds ? { id: { in: input.endpointIds } } : {}) },
-    select: { id: true, eventTypes: true },
+  return { type, payload: input.payload, payloadJson, key };
+}
+
+/** Stores the event and one PENDING delivery per matching ACTIVE endpoint, in one statement. */
+export async function sendEvent(services: Services, tenantId: string, input: NewEvent): Promise<SentEvent & { event: StoredEvent }> {
+  const checked = checkEvent(services, input, 'input');
+  const [sent] = await storeEvents(services, tenantId, [checked], { test: input.test ?? false, endpointIds: input.endpointIds });
+  return sent!;
+}
+
+/** At most this many events per sendEvents call. */
+export const MAX_BATCH = 100;
+
+export type BatchItem = { index: number } & ({ sent: SentEvent & { event: StoredEvent }; error?: undefined } | { sent?: undefined; error: HookyardError });
+
+/**
+ * Stores a batch of events and their deliveries in one statement. Each input is checked on its
+ * own: one that fails its checks gets its typed error and the others are stored all the same.
+ * An input repeating the idempotency key of an earlier one (in this batch or before) answers with
+ * that event, as sendEvent does.
+ */
+export async function sendEvents(services: Services, tenantId: string, inputs: NewEvent[]): Promise<BatchItem[]> {
+  if (inputs.length > MAX_BATCH) throw invalid('inputs', `at most ${MAX_BATCH} events per call; got ${inputs.length}`);
+  const items: BatchItem[] = [];
+  const valid: CheckedEvent[] = [];
+  const validIndex: number[] = [];
+  inputs.forEach((input, index) => {
+    try {
+      valid.push(checkEvent(services, input, `inputs[${index}]`));
+      validIndex.push(index);
+    } catch (err) {
+      if (!(err instanceof HookyardError)) throw err;
+      items[index] = { index, error: err };
+    }
   });
-  const targets = input.test ? endpoints : endpoints.filter((e) => filterMatches(e.eventTypes, type));
-  const eventId = newId('event');
-  const deliveryIds = targets.map(() => newId('delivery'));
-  const firstAttemptInMs = targets.map(() => firstDelay(services.config.retrySchedule));
-  const [stored] = await db().$queryRawUnsafe<{ eventId: string | null; created: { id: string; endpointId: string }[] }[]>(
+  const sent = valid.length > 0 ? await storeEvents(services, tenantId, valid, { test: false }) : [];
+  sent.forEach((s, i) => (items[validIndex[i]!] = { index: validIndex[i]!, sent: s }));
+  return items;
+}
+
+interface StoredRows {
+  inserted: { id: string; createdAt: string }[] | null;
+  created: { id: string; endpointId: string; eventId: string }[] | null;
+  found: (Omit<StoredEvent, 'createdAt'> & { createdAt: string })[] | null;
+}
+
+/** The tenant's ACTIVE endpoints, read through the per-tenant cache (see endpointCache.ts). */
+function activeEndpoints(services: Services, tenantId: string) {
+  return services.endpointCache.get(tenantId, () =>
+    db().endpoint.findMany({ where: { tenantId, status: 'ACTIVE', deletedAt: null }, select: { id: true, eventTypes: true } }),
+  );
+}
+
+async function storeEvents(
+  services: Services,
+  tenantId: string,
+  events: CheckedEvent[],
+  options: { test: boolean; endpointIds?: string[] },
+): Promise<(SentEvent & { event: StoredEvent })[]> {
+  // A test fire names its endpoint, which may have been enabled a moment ago elsewhere: read it.
+  const endpoints = options.endpointIds
+    ? await db().endpoint.findMany({
+        where: { tenantId, status: 'ACTIVE', deletedAt: null, id: { in: options.endpointIds } },
+        select: { id: true, eventTypes: true },
+      })
+    : await activeEndpoints(services, tenantId);
+  const traceparent = currentTraceparent();
+  // A key repeated within the batch answers with its first occurrence: only that one is inserted.
+  const firstWithKey = new Map<string, number>();
+  const eventIds = events.map((e, i) => {
+    if (e.key !== null) {
+      const first = firstWithKey.get(e.key);
+      if (first !== undefined) return null;
+      firstWithKey.set(e.key, i);
+    }
+    return newId('event');
+  });
+  const dl = { ids: [] as string[], endpointIds: [] as string[], eventIds: [] as string[], types: [] as string[], delays: [] as number[] };
+  events.forEach((e, i) => {
+    const eventId = eventIds[i];
+    if (!eventId) return;
+    for (const endpoint of endpoints) {
+      if (!options.test && !filterMatches(endpoint.eventTypes, e.type)) continue;
+      dl.ids.push(newId('delivery'));
+      dl.endpointIds.push(endpoint.id);
+      dl.eventIds.push(eventId);
+      dl.types.push(e.type);
+      dl.delays.push(firstDelay(services.config.retrySchedule));
+    }
+  });
+  const planned = events.flatMap((e, i) => (eventIds[i] ? [{ e, id: eventIds[i] }] : []));
+  const keys = [...firstWithKey.keys()];
+  // One statement for the whole batch (the endpoints came from a cache): insert the events whose
+  // keys are free, their deliveries (re-checking each endpoint, so one disabled or deleted since
+  // gets nothing), and read back the events whose keys were already taken.
+  const [rows] = await db().$queryRawUnsafe<StoredRows[]>(
     `WITH ev AS (
        INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $11)
+       SELECT i.id, $1, i.type, i.payload::jsonb, i.key, $6, $7
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS i(id, type, payload, key, n)
+       ORDER BY i.n
        ON CONFLICT ("tenantId", "idempotencyKey") DO NOTHING
-       RETURNING id
+       RETURNING id, "createdAt"
      ), dl AS (
        -- Due after schedule entry 0 (jittered per delivery), on the database's clock.
        INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "nextAttemptAt")
-       SELECT t.id, $2, t.endpoint_id, ev.id, $3, $7, now() + make_interval(secs => t.delay_ms / 1000)
-       FROM ev CROSS JOIN unnest($8::text[], $9::text[], $10::float8[]) AS t(id, endpoint_id, delay_ms)
+       SELECT t.id, $1, t.endpoint_id, ev.id, t.type, $8, now() + make_interval(secs => t.delay_ms / 1000)
+       FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::float8[]) AS t(id, endpoint_id, event_id, type, delay_ms)
+       JOIN ev ON ev.id = t.event_id
        JOIN "Endpoint" e ON e.id = t.endpoint_id AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
-       RETURNING id, "endpointId"
+       RETURNING id, "endpointId", "eventId"
      )
-     SELECT (SELECT id FROM ev) AS "eventId",
-            coalesce((SELECT json_agg(json_build_object('id', id, 'endpointId', "endpointId")) FROM dl), '[]'::json) AS created`,
-    eventId,
+     SELECT (SELECT json_agg(json_build_object('id', id, 'createdAt', "createdAt")) FROM ev) AS inserted,
+            (SELECT json_agg(json_build_object('id', id, 'endpointId', "endpointId", 'eventId', "eventId")) FROM dl) AS created,
+            (SELECT json_agg(x) FROM "Event" x WHERE cardinality($14::text[]) > 0 AND x."tenantId" = $1 AND x."idempotencyKey" = ANY($14::text[])) AS found`,
     tenantId,
-    type,
-    payloadJson,
-    key,
-    input.test ?? false,
-    input.test ? 'test' : 'event',
-    deliveryIds,
-    targets.map((e) => e.id),
-    firstAttemptInMs,
-    currentTraceparent(),
+    planned.map((p) => p.id),
+    planned.map((p) => p.e.type),
+    planned.map((p) => p.e.payloadJson),
+    planned.map((p) => p.e.key),
+    options.test,
+    traceparent,
+    options.test ? 'test' : 'event',
+    dl.ids,
+    dl.endpointIds,
+    dl.eventIds,
+    dl.types,
+    dl.delays,
+    keys,
   );
-  if (!stored?.eventId) {
-    // The idempotency key was taken (now, or by a request racing this one): that event is the answer.
-    const existing = key !== null ? await findByKey(tenantId, key) : null;
-    if (!existing) throw new Error('event was not stored');
-    return existing;
-  }
-  const created = stored.created;
-  services.metrics.eventsIngested();
-  services.metrics.deliveriesQueued(input.test ? 'test' : 'event', created.length);
+  const inserted = new Map((rows?.inserted ?? []).map((r) => [r.id, new Date(r.createdAt)]));
+  // `found` is the statement's snapshot, taken before its own inserts: the events that held a key before.
+  const byKey = new Map<string, StoredEvent>((rows?.found ?? []).map((r) => [r.idempotencyKey!, { ...r, createdAt: new Date(r.createdAt) }]));
+  const created = rows?.created ?? [];
+  const deliveriesOf = new Map<string, string[]>();
+  for (const d of created) deliveriesOf.set(d.eventId, [...(deliveriesOf.get(d.eventId) ?? []), d.id]);
 
+  const missing = events.filter((e, i) => e.key !== null && !(eventIds[i] && inserted.has(eventIds[i]!)) && !byKey.has(e.key));
+  if (missing.length > 0) {
+    // Taken by a request racing this one, after the statement's snapshot: read them now.
+    const late = await db().event.findMany({ where: { tenantId, idempotencyKey: { in: missing.map((e) => e.key!) } } });
+    for (const event of late) byKey.set(event.idempotencyKey!, event);
+  }
+  const results = events.map((e, i): SentEvent & { event: StoredEvent } => {
+    const eventId = eventIds[i];
+    const createdAt = eventId ? inserted.get(eventId) : undefined;
+    if (eventId && createdAt) {
+      const event: StoredEvent = { id: eventId, tenantId, eventType: e.type, payload: e.payload as StoredEvent['payload'], idempotencyKey: e.key, test: options.test, traceparent, createdAt };
+      return { eventId, deliveryIds: deliveriesOf.get(eventId) ?? [], duplicate: false, event };
+    }
+    // Not inserted: its key was taken, before this batch or earlier in it.
+    const first = e.key !== null ? firstWithKey.get(e.key) : undefined;
+    const sibling = first !== undefined && first !== i && eventIds[first] ? inserted.get(eventIds[first]!) : undefined;
+    const event: StoredEvent | undefined =
+      sibling && first !== undefined
+        ? { id: eventIds[first]!, tenantId, eventType: events[first]!.type, payload: events[first]!.payload as StoredEvent['payload'], idempotencyKey: e.key, test: options.test, traceparent, createdAt: sibling }
+        : e.key !== null
+          ? byKey.get(e.key)
+          : undefined;
+    if (!event) throw new Error('event was not stored');
+    return { eventId: event.id, deliveryIds: [], duplicate: true, event };
+  });
+
+  const stored = results.filter((r) => !r.duplicate);
+  if (stored.length > 0) services.metrics.eventsIngested(stored.length);
   if (created.length > 0) {
+    services.metrics.deliveriesQueued(options.test ? 'test' : 'event', created.length);
     const occurredAt = new Date().toISOString();
     publishStatusChanges(
       services.pubsub,
@@ -135,23 +263,14 @@ export async function sendEvent(services: Services, tenantId: string, input: New
       created.map((d) => ({
         deliveryId: d.id,
         endpointId: d.endpointId,
-        eventId,
+        eventId: d.eventId,
         previousStatus: null,
         status: 'PENDING',
         attemptId: null,
         occurredAt,
       })),
     );
-    for (const inMs of new Set(firstAttemptInMs)) services.notifyWork(inMs);
+    for (const inMs of new Set(dl.delays)) services.notifyWork(inMs);
   }
-  services.logger.debug({ eventId, tenantId, deliveries: created.length }, 'event accepted');
-  return { eventId, deliveryIds: created.map((d) => d.id), duplicate: false };
-}
-
-async function findByKey(tenantId: string, key: string): Promise<SentEvent | null> {
-  const event = await db().event.findUnique({
-    where: { tenantId_idempotencyKey: { tenantId, idempotencyKey: key } },
-    select: { id: true },
-  });
-  return event ? { eventId: event.id, deliveryIds: [], duplicate: true } : null;
+  return results;
 }

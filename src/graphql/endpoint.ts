@@ -169,6 +169,7 @@ builder.mutationFields((t) => ({
         data: { id: endpointId, tenantId: tenant, ...data, secrets: { create: { id: newId('secret'), secret: sealed } } },
         select: { id: true },
       });
+      ctx.services.endpointCache.changed(tenant);
       ctx.services.logger.info({ endpointId: endpoint.id, tenantId: tenant }, 'endpoint created');
       return { endpointId: endpoint.id, secret };
     },
@@ -189,7 +190,9 @@ builder.mutationFields((t) => ({
           ? { rateLimitPerSecond: check.intInRange(input.rateLimitPerSecond, 'input.rateLimitPerSecond', 1, 10_000) }
           : {}),
       };
-      return db().endpoint.update({ ...query, where: { id }, data });
+      const endpoint = await db().endpoint.update({ ...query, where: { id }, data });
+      ctx.services.endpointCache.changed(tenantId(ctx));
+      return endpoint;
     },
   }),
   deleteEndpoint: t.id({
@@ -198,6 +201,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
       await deleteEndpoint(ctx.services, tenantId(ctx), id);
+      ctx.services.endpointCache.changed(tenantId(ctx));
       return id;
     },
   }),
@@ -208,7 +212,9 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
       const reason = check.optionalText(args.reason, 'reason', 500) ?? 'disabled by an operator';
-      return db().endpoint.update({ ...query, where: { id }, data: { status: 'DISABLED', disabledReason: reason } });
+      const endpoint = await db().endpoint.update({ ...query, where: { id }, data: { status: 'DISABLED', disabledReason: reason } });
+      ctx.services.endpointCache.changed(tenantId(ctx));
+      return endpoint;
     },
   }),
   enableEndpoint: t.prismaField({
@@ -217,6 +223,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
       const endpoint = await db().endpoint.update({ ...query, where: { id }, data: { status: 'ACTIVE', disabledReason: null } });
+      ctx.services.endpointCache.changed(tenantId(ctx));
       ctx.services.notifyWork();
       return endpoint;
     },

@@ -74,6 +74,20 @@ export const SendEvent = graphql(`
   }
 `);
 
+export const SendEvents = graphql(`
+  mutation SendEvents($inputs: [SendEventInput!]!) {
+    sendEvents(inputs: $inputs) {
+      results {
+        index
+        deliveriesCreated
+        duplicate
+        event { id eventType payload idempotencyKey }
+        error { code message param }
+      }
+    }
+  }
+`);
+
 export const GetEvent = graphql(`
   query GetEvent($id: ID!) {
     event(id: $id) {

@@ -11,7 +11,7 @@ const tsx = (script: string, env: Record<string, string>) =>
 describe('bench and soak scripts', () => {
   it('npm run bench completes every scenario (BENCH_QUICK)', async () => {
     const { stdout } = await tsx('bench/run.ts', { BENCH_QUICK: '1' });
-    for (const scenario of ['ceiling', 'dispatch', 'latency', 'ingest', 'subscriptions', 'queries', 'bulk', 'soak']) expect(stdout).toContain(scenario);
+    for (const scenario of ['ceiling', 'sendevent', 'batch', 'dispatch', 'latency', 'ingest', 'subscriptions', 'queries', 'bulk', 'soak']) expect(stdout).toContain(scenario);
     expect(stdout).toContain('wrote ');
   }, 300_000);
 
