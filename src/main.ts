@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT, runClientCommand, USAGE as CLIENT_USAGE } from './cli/client.js';
 import { ConfigError, loadClientConfig, loadConfig, type Config } from './config.js';
+import type { Database } from './db/client.js';
 import { createLogger } from './logger.js';
 
 // The server, database and Prisma modules load only for the commands that use them, so `--help`
@@ -40,13 +41,13 @@ async function serve(config: Config): Promise<void> {
   await app.start();
 }
 
-async function withDatabase(config: Config, fn: () => Promise<void>): Promise<void> {
+async function withDatabase(config: Config, fn: (db: Database) => Promise<void>): Promise<void> {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const [{ openDatabase }, { migrate }] = await database();
   const db = await openDatabase(config, logger);
   try {
     await migrate(db, logger);
-    await fn();
+    await fn(db);
   } finally {
     await db.close();
   }
@@ -111,8 +112,8 @@ async function main(argv: string[]): Promise<number> {
       const { createApiKey } = await import('./auth/apiKeys.js');
       const { DataDirectoryInUse } = await import('./db/client.js');
       try {
-        await withDatabase(config, async () => {
-          const { key, tenantId, id } = await createApiKey(tenant, values.name ?? 'cli');
+        await withDatabase(config, async (db) => {
+          const { key, tenantId, id } = await createApiKey(db.prisma, tenant, values.name ?? 'cli');
           if (values.json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
           else console.log(`API key for tenant ${tenant} (${tenantId}), shown once:\n${key}`);
         });

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
+import type { PrismaClient } from '../db/client.js';
 import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -36,6 +37,8 @@ interface Pending {
 
 export interface DispatcherDeps {
   config: Config;
+  /** The app's database client: claims and outcomes go through it. */
+  db: PrismaClient;
   logger: Logger;
   metrics: Metrics;
   secretBox: SecretBox;
@@ -48,6 +51,7 @@ export interface DispatcherDeps {
 export class Dispatcher {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly config: Config;
+  private readonly db: PrismaClient;
   private readonly log: Logger;
   private readonly pubsub: HookyardPubSub;
   private readonly metrics: Metrics;
@@ -76,6 +80,7 @@ export class Dispatcher {
 
   constructor(deps: DispatcherDeps) {
     this.config = deps.config;
+    this.db = deps.db;
     this.pubsub = deps.pubsub;
     this.metrics = deps.metrics;
     this.secretBox = deps.secretBox;
@@ -123,7 +128,7 @@ export class Dispatcher {
       try {
         if (Date.now() >= this.nextTakeoverAt) {
           this.nextTakeoverAt = Date.now() + Math.max(1000, this.config.leaseMs / 4);
-          const taken = await store.takeOverExpired(this.owner, this.config.leaseMs, MAX_BATCH);
+          const taken = await store.takeOverExpired(this.db, this.owner, this.config.leaseMs, MAX_BATCH);
           if (taken.length > 0) this.log.warn({ count: taken.length }, 'took over deliveries whose lease expired');
           for (const c of taken) this.begin(c);
         }
@@ -137,7 +142,7 @@ export class Dispatcher {
         const want = Math.min(free, MAX_BATCH);
         const busy = this.capacities();
         const claimStarted = performance.now();
-        const claimed = await store.claimDue(this.owner, this.config.leaseMs, want, this.config.endpointConcurrency, busy);
+        const claimed = await store.claimDue(this.db, this.owner, this.config.leaseMs, want, this.config.endpointConcurrency, busy);
         this.watchClaimCost(performance.now() - claimStarted);
         backoff = 0;
         const published: DeliveryStatusEvent[] = [];
@@ -169,7 +174,7 @@ export class Dispatcher {
     if (ms < SLOW_CLAIM_MS || Date.now() - this.lastAnalyzeAt < 60_000) return;
     this.lastAnalyzeAt = Date.now();
     this.log.info({ claimMs: Math.round(ms) }, 'claims are slow: refreshing the planner statistics of Delivery');
-    store.refreshStatistics().catch((err: unknown) => this.log.warn({ err }, 'ANALYZE failed'));
+    store.refreshStatistics(this.db).catch((err: unknown) => this.log.warn({ err }, 'ANALYZE failed'));
   }
 
   /** Endpoints this instance must hold back: busy ones, and rate-limited ones short of tokens. */
@@ -248,7 +253,7 @@ export class Dispatcher {
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, retryInMs: completion.retryInMs }, 'attempt failed');
     if (outcome.responseStatus === 410) {
-      await store.disableEndpointGone(c.endpointId, 'the receiver answered 410 Gone').catch((err: unknown) =>
+      await store.disableEndpointGone(this.db, c.endpointId, 'the receiver answered 410 Gone').catch((err: unknown) =>
         this.log.error({ ...ids, err }, 'could not disable endpoint after 410'),
       );
       this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
@@ -323,7 +328,7 @@ export class Dispatcher {
 
   /** One statement for these outcomes; written ones leave the queue and are published. */
   private async writeOutcomes(part: Pending[]): Promise<void> {
-    const recorded = await store.complete(this.owner, part.map((p) => p.completion));
+    const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion));
     this.dequeue(part);
     this.outbox.publish(recorded);
     const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
@@ -398,7 +403,7 @@ export class Dispatcher {
     this.log.info('dispatcher stopping: 3/4 outcomes recorded');
     const unsent = this.toRelease.splice(0);
     const released = new Set(
-      await store.release(this.owner, unsent.map((c) => c.id)).catch((err: unknown) => {
+      await store.release(this.db, this.owner, unsent.map((c) => c.id)).catch((err: unknown) => {
         this.log.error({ err }, 'could not release deliveries; their leases will expire');
         return [];
       }),

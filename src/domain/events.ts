@@ -1,4 +1,4 @@
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import { firstDelay } from '../dispatcher/schedule.js';
 import { HookyardError, invalid } from '../errors.js';
 import { newId } from '../ids.js';
@@ -81,7 +81,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   // Two round trips, no interactive transaction: read the matching endpoints, then store the event
   // and its deliveries in one statement. That statement re-checks each endpoint (one disabled or
   // deleted in between gets nothing) and, when the idempotency key is taken, stores nothing at all.
-  const endpoints = await db().endpoint.findMany({
+  const endpoints = await services.db.endpoint.findMany({
     where: { tenantId, status: 'ACTIVE', deletedAt: null, ...(input.endpointIds ? { id: { in: input.endpointIds } } : {}) },
     select: { id: true, eventTypes: true },
   });
@@ -89,7 +89,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   const eventId = newId('event');
   const deliveryIds = targets.map(() => newId('delivery'));
   const firstAttemptInMs = targets.map(() => firstDelay(services.config.retrySchedule));
-  const [stored] = await db().$queryRawUnsafe<{ eventId: string | null; created: { id: string; endpointId: string }[] }[]>(
+  const [stored] = await services.db.$queryRawUnsafe<{ eventId: string | null; created: { id: string; endpointId: string }[] }[]>(
     `WITH ev AS (
        INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $11)
@@ -119,7 +119,7 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   );
   if (!stored?.eventId) {
     // The idempotency key was taken (now, or by a request racing this one): that event is the answer.
-    const existing = key !== null ? await findByKey(tenantId, key) : null;
+    const existing = key !== null ? await findByKey(services.db, tenantId, key) : null;
     if (!existing) throw new Error('event was not stored');
     return existing;
   }
@@ -148,8 +148,8 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   return { eventId, deliveryIds: created.map((d) => d.id), duplicate: false };
 }
 
-async function findByKey(tenantId: string, key: string): Promise<SentEvent | null> {
-  const event = await db().event.findUnique({
+async function findByKey(db: PrismaClient, tenantId: string, key: string): Promise<SentEvent | null> {
+  const event = await db.event.findUnique({
     where: { tenantId_idempotencyKey: { tenantId, idempotencyKey: key } },
     select: { id: true },
   });

@@ -1,6 +1,6 @@
 // Replays (single and bulk) and test-fires: fresh PENDING deliveries of existing events, the
 // originals untouched. Manual calls are rate limited per endpoint across all instances.
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import { HookyardError, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { DeliveryStatus } from '../generated/prisma/enums.js';
@@ -12,8 +12,8 @@ import { insertDeliveries, type NewDelivery } from './deliveries.js';
 import { sendEvent } from './events.js';
 
 /** An endpoint of the tenant that can receive deliveries, or NOT_FOUND / ENDPOINT_DISABLED. */
-async function activeEndpoint(tenantId: string, endpointId: string, param = 'id') {
-  const endpoint = await db().endpoint.findFirst({
+async function activeEndpoint(db: PrismaClient, tenantId: string, endpointId: string, param = 'id') {
+  const endpoint = await db.endpoint.findFirst({
     where: { id: endpointId, tenantId, deletedAt: null },
     select: { id: true, status: true, disabledReason: true },
   });
@@ -54,12 +54,12 @@ function announce(services: Services, tenantId: string, rows: { id: string; endp
 
 /** A fresh delivery of the same event to the same endpoint; the original stays as it was. */
 export async function replayDelivery(services: Services, tenantId: string, deliveryId: string): Promise<string> {
-  const original = await db().delivery.findFirst({
+  const original = await services.db.delivery.findFirst({
     where: { id: deliveryId, tenantId },
     select: { id: true, endpointId: true, eventId: true, eventType: true },
   });
   if (!original) throw notFound('delivery', deliveryId);
-  await activeEndpoint(tenantId, original.endpointId);
+  await activeEndpoint(services.db, tenantId, original.endpointId);
   await limit(services, 'replay', original.endpointId);
   const replay: NewDelivery = {
     id: newId('delivery'),
@@ -71,7 +71,7 @@ export async function replayDelivery(services: Services, tenantId: string, deliv
     replayOfId: original.id,
     firstAttemptInMs: firstDelay(services.config.retrySchedule),
   };
-  await insertDeliveries(db(), [replay]);
+  await insertDeliveries(services.db, [replay]);
   announce(services, tenantId, [replay]);
   services.logger.info({ deliveryId: replay.id, eventId: replay.eventId, replayOf: original.id }, 'delivery replayed');
   return replay.id;
@@ -100,7 +100,7 @@ export interface BulkReplayResult {
 
 /** Replays the oldest matching deliveries of one endpoint, at most the cap, in one transaction. */
 export async function bulkReplay(services: Services, tenantId: string, input: BulkReplayInput): Promise<BulkReplayResult> {
-  await activeEndpoint(tenantId, input.endpointId, 'input.endpointId');
+  await activeEndpoint(services.db, tenantId, input.endpointId, 'input.endpointId');
   if (!input.dryRun) await limit(services, 'replay', input.endpointId);
   const cap = services.config.bulkReplayCap;
 
@@ -121,7 +121,7 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
   }
   const where = Prisma.join(conditions, ' AND ');
 
-  const result = await db().$transaction(async (tx) => {
+  const result = await services.db.$transaction(async (tx) => {
     const [[counted], picked] = await Promise.all([
       tx.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM "Delivery" WHERE ${where}`,
       tx.$queryRaw<{ id: string; createdAt: Date; endpointId: string; eventId: string; eventType: string }[]>`
@@ -164,7 +164,7 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
 
 /** A synthetic event (data.test = true) delivered to this endpoint only, signed with its real secret. */
 export async function testFire(services: Services, tenantId: string, endpointId: string, eventType: string): Promise<string> {
-  await activeEndpoint(tenantId, endpointId);
+  await activeEndpoint(services.db, tenantId, endpointId);
   await limit(services, 'testfire', endpointId);
   const sent = await sendEvent(services, tenantId, {
     eventType,

@@ -1,4 +1,3 @@
-import { db } from '../db/client.js';
 import { dateRange, eventType as checkEventType } from '../domain/validate.js';
 import { notFound } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
@@ -91,7 +90,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseId('delivery', args.id);
-      const row = await db().delivery.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
+      const row = await ctx.services.db.delivery.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
       if (!row) throw notFound('delivery', id);
       return row;
     },
@@ -101,6 +100,6 @@ builder.queryFields((t) => ({
     cursor: 'id',
     args: { filter: t.arg({ type: DeliveryFilter, required: false }) },
     resolve: (query, _root, args, ctx) =>
-      db().delivery.findMany({ ...query, where: deliveryWhere(tenantId(ctx), args.filter), orderBy: NEWEST_FIRST }),
+      ctx.services.db.delivery.findMany({ ...query, where: deliveryWhere(tenantId(ctx), args.filter), orderBy: NEWEST_FIRST }),
   }, DeliveryConnection),
 }));

@@ -1,4 +1,3 @@
-import { db } from '../db/client.js';
 import { deleteEndpoint } from '../domain/endpoints.js';
 import * as check from '../domain/validate.js';
 import { invalid, notFound } from '../errors.js';
@@ -55,9 +54,9 @@ const EndpointRef = builder.prismaNode('Endpoint', {
       description: 'Deliveries by status, created since `since` (default: the last 24 hours).',
       args: { since: t.arg({ type: 'DateTime', required: false }) },
       select: { id: true },
-      resolve: async (endpoint, args) => {
+      resolve: async (endpoint, args, ctx) => {
         const since = check.storableDate(args.since, 'since') ?? new Date(Date.now() - 86_400_000);
-        const groups = await db().delivery.groupBy({ by: ['status'], where: { endpointId: endpoint.id, createdAt: { gte: since } }, _count: true });
+        const groups = await ctx.services.db.delivery.groupBy({ by: ['status'], where: { endpointId: endpoint.id, createdAt: { gte: since } }, _count: true });
         const count = (status: string) => groups.find((g) => g.status === status)?._count ?? 0;
         return { pending: count('PENDING'), sending: count('SENDING'), delivered: count('DELIVERED'), failed: count('FAILED') };
       },
@@ -103,7 +102,7 @@ function secretPayload(name: string, description: string) {
     fields: (t) => ({
       endpoint: t.prismaField({
         type: 'Endpoint',
-        resolve: (query, parent) => db().endpoint.findUniqueOrThrow({ ...query, where: { id: parent.endpointId } }),
+        resolve: (query, parent, _args, ctx) => ctx.services.db.endpoint.findUniqueOrThrow({ ...query, where: { id: parent.endpointId } }),
       }),
       secret: t.exposeString('secret', { description }),
     }),
@@ -119,7 +118,7 @@ const RotateEndpointSecretPayload = secretPayload(
 /** An endpoint of the caller's tenant that is not deleted, or NOT_FOUND. */
 async function ownEndpoint(ctx: Context, rawId: string) {
   const id = parseId('endpoint', rawId);
-  const row = await db().endpoint.findFirst({ where: { id, tenantId: tenantId(ctx), deletedAt: null }, select: { id: true } });
+  const row = await ctx.services.db.endpoint.findFirst({ where: { id, tenantId: tenantId(ctx), deletedAt: null }, select: { id: true } });
   if (!row) throw notFound('endpoint', id);
   return id;
 }
@@ -131,7 +130,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseId('endpoint', args.id);
-      const row = await db().endpoint.findFirst({ ...query, where: { id, tenantId: tenantId(ctx), deletedAt: null } });
+      const row = await ctx.services.db.endpoint.findFirst({ ...query, where: { id, tenantId: tenantId(ctx), deletedAt: null } });
       if (!row) throw notFound('endpoint', id);
       return row;
     },
@@ -141,7 +140,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     args: { status: t.arg({ type: EndpointStatusEnum, required: false }) },
     resolve: (query, _root, args, ctx) =>
-      db().endpoint.findMany({
+      ctx.services.db.endpoint.findMany({
         ...query,
         where: { tenantId: tenantId(ctx), deletedAt: null, ...(args.status ? { status: args.status } : {}) },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -165,7 +164,7 @@ builder.mutationFields((t) => ({
       const secret = generateSecret();
       const endpointId = newId('endpoint');
       const sealed = ctx.services.secretBox.seal(secret, endpointId);
-      const endpoint = await db().endpoint.create({
+      const endpoint = await ctx.services.db.endpoint.create({
         data: { id: endpointId, tenantId: tenant, ...data, secrets: { create: { id: newId('secret'), secret: sealed } } },
         select: { id: true },
       });
@@ -189,7 +188,7 @@ builder.mutationFields((t) => ({
           ? { rateLimitPerSecond: check.intInRange(input.rateLimitPerSecond, 'input.rateLimitPerSecond', 1, 10_000) }
           : {}),
       };
-      return db().endpoint.update({ ...query, where: { id }, data });
+      return ctx.services.db.endpoint.update({ ...query, where: { id }, data });
     },
   }),
   deleteEndpoint: t.id({
@@ -208,7 +207,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
       const reason = check.optionalText(args.reason, 'reason', 500) ?? 'disabled by an operator';
-      return db().endpoint.update({ ...query, where: { id }, data: { status: 'DISABLED', disabledReason: reason } });
+      return ctx.services.db.endpoint.update({ ...query, where: { id }, data: { status: 'DISABLED', disabledReason: reason } });
     },
   }),
   enableEndpoint: t.prismaField({
@@ -216,7 +215,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
-      const endpoint = await db().endpoint.update({ ...query, where: { id }, data: { status: 'ACTIVE', disabledReason: null } });
+      const endpoint = await ctx.services.db.endpoint.update({ ...query, where: { id }, data: { status: 'ACTIVE', disabledReason: null } });
       ctx.services.notifyWork();
       return endpoint;
     },
@@ -232,13 +231,13 @@ builder.mutationFields((t) => ({
       const grace = check.intInRange(args.graceSeconds, 'graceSeconds', 0, MAX_GRACE_SECONDS) ?? 86_400;
       const until = new Date(Date.now() + grace * 1000);
       const secret = generateSecret();
-      await db().$transaction([
-        db().endpointSecret.updateMany({
+      await ctx.services.db.$transaction([
+        ctx.services.db.endpointSecret.updateMany({
           where: { endpointId: id, OR: [{ expiresAt: null }, { expiresAt: { gt: until } }] },
           data: { expiresAt: until },
         }),
-        db().endpointSecret.deleteMany({ where: { endpointId: id, expiresAt: { lte: new Date() } } }),
-        db().endpointSecret.create({ data: { id: newId('secret'), endpointId: id, secret: ctx.services.secretBox.seal(secret, id) } }),
+        ctx.services.db.endpointSecret.deleteMany({ where: { endpointId: id, expiresAt: { lte: new Date() } } }),
+        ctx.services.db.endpointSecret.create({ data: { id: newId('secret'), endpointId: id, secret: ctx.services.secretBox.seal(secret, id) } }),
       ]);
       ctx.services.logger.info({ endpointId: id, graceSeconds: grace }, 'endpoint secret rotated');
       return { endpointId: id, secret };

@@ -1,4 +1,3 @@
-import { db } from '../db/client.js';
 import { sendEvent } from '../domain/events.js';
 import { dateRange, eventType as checkEventType } from '../domain/validate.js';
 import { notFound } from '../errors.js';
@@ -50,7 +49,7 @@ const SendEventPayload = builder.objectRef<SendEventResult>('SendEventPayload').
   fields: (t) => ({
     event: t.prismaField({
       type: 'Event',
-      resolve: (query, parent) => db().event.findUniqueOrThrow({ ...query, where: { id: parent.eventId } }),
+      resolve: (query, parent, _args, ctx) => ctx.services.db.event.findUniqueOrThrow({ ...query, where: { id: parent.eventId } }),
     }),
     deliveriesCreated: t.exposeInt('deliveriesCreated'),
     duplicate: t.exposeBoolean('duplicate', { description: 'True when the idempotency key was seen before.' }),
@@ -64,7 +63,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseId('event', args.id);
-      const row = await db().event.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
+      const row = await ctx.services.db.event.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
       if (!row) throw notFound('event', id);
       return row;
     },
@@ -84,7 +83,7 @@ builder.queryFields((t) => ({
           ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
         };
       }
-      return db().event.findMany({ ...query, where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      return ctx.services.db.event.findMany({ ...query, where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     },
   }, EventConnection),
 }));

@@ -10,7 +10,8 @@ import { authenticate } from '../auth/apiKeys.js';
 import { HookyardError } from '../errors.js';
 import type { Services } from '../services.js';
 import { inSpan } from '../tracing.js';
-import type { Auth, Context } from './context.js';
+import type { Auth } from '../auth/apiKeys.js';
+import type { Context } from './context.js';
 import { schema } from './schema.js';
 
 /** What the HTTP and WebSocket layers hand to Yoga for each request. */
@@ -216,7 +217,7 @@ export function buildYoga(services: Services): HookyardYoga {
     },
     context: async ({ request, requestId, auth }): Promise<Context> => ({
       requestId,
-      auth: auth !== undefined ? auth : await authenticate(request.headers.get('authorization')),
+      auth: auth !== undefined ? auth : await authenticate(services.db, request.headers.get('authorization')),
       services,
     }),
     plugins: [

@@ -6,7 +6,7 @@ import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../auth/apiKeys.js';
-import type { Auth } from '../graphql/context.js';
+import type { Auth } from '../auth/apiKeys.js';
 import { type HookyardYoga, stampErrors } from '../graphql/yoga.js';
 import { createRestApi } from '../rest/router.js';
 import type { Services } from '../services.js';
@@ -197,7 +197,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       // An unauthenticated socket is closed (4403) before any operation runs.
       onConnect: async (ctx) => {
         const raw = param(ctx.connectionParams, 'authorization');
-        const auth = typeof raw === 'string' ? await authenticate(raw) : null;
+        const auth = typeof raw === 'string' ? await authenticate(services.db, raw) : null;
         if (!auth) return false;
         ctx.extra.auth = auth;
         return true;

@@ -1,6 +1,5 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { newId } from '../../src/ids.js';
 import {
   CreateEndpoint, DeliveryReplays, DisableEndpoint, EnableEndpoint, GetDelivery, GetEvent, OnDeliveryStatus, ReplayDelivery, SendEvent,
@@ -26,8 +25,8 @@ async function failedDelivery(path: string) {
   rx.respond((req) => (req.path === path && fail ? { status: 500 } : { status: 200 }));
   const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}${path}`, eventTypes: [path.slice(1)] } });
   const sent = await t.ok(SendEvent, { input: { eventType: path.slice(1), payload: { order: 7 } } });
-  const d = await db().delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id } });
-  await eventually(async () => (await db().delivery.findUniqueOrThrow({ where: { id: d.id } })).status === 'FAILED');
+  const d = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id } });
+  await eventually(async () => (await t.prisma.delivery.findUniqueOrThrow({ where: { id: d.id } })).status === 'FAILED');
   fail = false;
   return { endpoint: createEndpoint.endpoint, secret: createEndpoint.secret, deliveryId: d.id, eventId: sent.sendEvent.event.id };
 }
@@ -41,7 +40,7 @@ const settled = (id: string) =>
 describe('replayDelivery', () => {
   it('creates a fresh delivery: new delivery id, same webhook-id, valid signature; the original is untouched', async () => {
     const { deliveryId, eventId, secret, endpoint } = await failedDelivery('/replay.one');
-    const before = await db().delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
+    const before = await t.prisma.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
     const client = wsClient(t.wsUrl, t.key);
     const live = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: endpoint.id });
     await new Promise((r) => setTimeout(r, 150));
@@ -56,7 +55,7 @@ describe('replayDelivery', () => {
     expect(done.status).toBe('DELIVERED');
     expect(done.attempts[0]).toMatchObject({ trigger: 'replay', attemptNumber: 1 });
 
-    const after = await db().delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
+    const after = await t.prisma.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
     expect(after).toEqual(before);
     const req = rx.received.filter((r) => r.path === '/replay.one').at(-1)!;
     expect(req.headers['x-hookyard-delivery-id']).toBe(replay.id);
@@ -83,7 +82,7 @@ describe('replayDelivery', () => {
   it('refuses a disabled endpoint with ENDPOINT_DISABLED, and unknown or foreign ids with NOT_FOUND', async () => {
     const { deliveryId, endpoint } = await failedDelivery('/replay.refuse');
     await t.ok(DisableEndpoint, { id: endpoint.id, reason: 'down for maintenance' });
-    const before = await db().delivery.count();
+    const before = await t.prisma.delivery.count();
     const disabled = await t.gql(ReplayDelivery, { id: deliveryId });
     expect(disabled.errors?.[0]?.extensions).toMatchObject({ code: 'ENDPOINT_DISABLED' });
     expect(disabled.errors?.[0]?.message).toContain('down for maintenance');
@@ -93,7 +92,7 @@ describe('replayDelivery', () => {
     expect(unknown.errors?.[0]?.extensions.code).toBe('NOT_FOUND');
     const malformed = await t.gql(ReplayDelivery, { id: 'dlv_nope' });
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', param: 'id' });
-    expect(await db().delivery.count()).toBe(before);
+    expect(await t.prisma.delivery.count()).toBe(before);
     await t.ok(EnableEndpoint, { id: endpoint.id });
   });
 

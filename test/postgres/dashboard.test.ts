@@ -2,7 +2,6 @@
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -53,7 +52,7 @@ describe('dashboard', () => {
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
     await t.ok(SendEvent, { input: { eventType: 'order.paid', payload: { order: 42 } } });
-    const delivered = await db().delivery.findFirstOrThrow({ where: { endpointId: good } });
+    const delivered = await t.prisma.delivery.findFirstOrThrow({ where: { endpointId: good } });
     await badgeOf(delivered.id).waitFor();
     await expect.poll(() => badgeOf(delivered.id).textContent(), { timeout: 10_000 }).toBe('DELIVERED');
     expect(navigations).toEqual([]);
@@ -62,7 +61,7 @@ describe('dashboard', () => {
     // A failure lands in FAILED; its detail shows the attempt and the receiver's answer.
     await page.locator(`[data-endpoint="${bad}"]`).click();
     for (let i = 0; i < 3; i++) await t.ok(SendEvent, { input: { eventType: 'invoice.paid', payload: { invoice: i } } });
-    const failed = await db().delivery.findMany({ where: { endpointId: bad }, orderBy: { createdAt: 'asc' } });
+    const failed = await t.prisma.delivery.findMany({ where: { endpointId: bad }, orderBy: { createdAt: 'asc' } });
     for (const f of failed) await expect.poll(() => badgeOf(f.id).textContent(), { timeout: 10_000 }).toBe('FAILED');
     await page.locator(`[data-delivery="${failed[0]!.id}"]`).click();
     const detailPane = page.getByTestId('delivery-detail');
@@ -73,7 +72,7 @@ describe('dashboard', () => {
     // Replay from the button: a new delivery shows up live, marked as a replay.
     await page.getByTestId('replay').click();
     await expect.poll(() => page.getByTestId('banner').textContent()).toMatch(/Replay queued as dlv_/);
-    const replay = await db().delivery.findFirstOrThrow({ where: { replayOfId: failed[0]!.id } });
+    const replay = await t.prisma.delivery.findFirstOrThrow({ where: { replayOfId: failed[0]!.id } });
     await expect.poll(() => badgeOf(replay.id).textContent(), { timeout: 10_000 }).toBe('FAILED');
 
     // Bulk replay: the dry-run count first, then the result.
@@ -83,7 +82,7 @@ describe('dashboard', () => {
     await page.getByTestId('confirm-bulk').click();
     await expect.poll(() => page.getByTestId('bulk-result').textContent()).toBe('Replayed 4 deliveries.');
     await page.getByRole('button', { name: 'Close' }).click();
-    expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(5);
+    expect(await t.prisma.delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(5);
 
     // Refusals in words: the replay limit (4 a minute here), then a disabled endpoint.
     await page.locator(`[data-delivery="${failed[1]!.id}"]`).click();
@@ -94,7 +93,7 @@ describe('dashboard', () => {
     await expect.poll(() => page.getByTestId('banner').textContent()).toMatch(/Replay limit reached for this endpoint \(4 per minute\)\. Try again in \d+ s\./);
     await shot('rate-limited');
     await page.getByTestId(`toggle-${bad}`).uncheck();
-    await expect.poll(async () => (await db().endpoint.findUniqueOrThrow({ where: { id: bad } })).status).toBe('DISABLED');
+    await expect.poll(async () => (await t.prisma.endpoint.findUniqueOrThrow({ where: { id: bad } })).status).toBe('DISABLED');
     await page.locator(`[data-endpoint="${bad}"]`).click();
     await page.locator(`[data-delivery="${failed[2]!.id}"]`).click();
     await page.getByTestId('replay').click();
