@@ -87,6 +87,22 @@ describe('request ids and errors', () => {
     expect(body.errors[0]!.extensions).toMatchObject({ code, requestId: expect.any(String) });
   });
 
+  it.each([
+    ['a syntax error', 'subscription { deliveryStatusChanged( }', 'GRAPHQL_PARSE_FAILED'],
+    ['an unknown field', 'subscription { nope }', 'GRAPHQL_VALIDATION_FAILED'],
+  ])('gives %s over graphql-ws the same code as over HTTP', async (_what, query, code) => {
+    // No HTTP request here, so Yoga's own parse-error code does not apply: the code is given where the error is raised.
+    const client = wsClient(t.wsUrl, t.key);
+    try {
+      const errors = await new Promise<{ extensions?: Record<string, unknown> }[]>((resolve, reject) => {
+        client.subscribe({ query }, { next: () => reject(new Error('unexpected result')), error: (e) => resolve(e as never), complete: () => {} });
+      });
+      expect(errors[0]!.extensions).toMatchObject({ code, requestId: expect.any(String) });
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('rejects deep, alias-bomb and huge queries with QUERY_TOO_COMPLEX before running them', async () => {
     const deep = `{ deliveries { edges { node { endpoint { deliveries { edges { node { event { deliveries { edges { node { endpoint { deliveries { edges { node { id } } } } } } } } } } } } } } } }`;
     const aliases = `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: endpoints(first: 100) { edges { node { id } } }`).join(' ')} }`;
