@@ -1,5 +1,5 @@
 import { dateRange, eventType as checkEventType } from '../domain/validate.js';
-import { notFound } from '../errors.js';
+import { invalid, notFound } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { DeliveryStatus } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
@@ -45,6 +45,17 @@ export function deliveryWhere(tenant: string, filter: DeliveryFilterValue | null
 /** Newest first; the id breaks ties between equal timestamps so cursors are exact. */
 export const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.DeliveryOrderByWithRelationInput[];
 
+// A delivery's attempts and replays are plain lists (their existing clients select them without
+// arguments) bounded like the connections: a default page, and at most the connections' maximum.
+const LIST_DEFAULT = 50;
+const LIST_MAX = 100;
+
+function listSize(first: number | null | undefined): number {
+  const n = first ?? LIST_DEFAULT;
+  if (n < 0) throw invalid('first', 'first must not be negative');
+  return Math.min(n, LIST_MAX);
+}
+
 export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -74,8 +85,16 @@ export const DeliveryRef = builder.prismaNode('Delivery', {
     lastResponseStatus: t.exposeInt('lastResponseStatus', { nullable: true }),
     lastError: t.exposeString('lastError', { nullable: true }),
     replayOf: t.relation('replayOf', { nullable: true }),
-    replays: t.relation('replays', { query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }),
-    attempts: t.relation('attempts', { query: { orderBy: { attemptNumber: 'asc' } } }),
+    replays: t.relation('replays', {
+      description: `The first \`first\` replays, oldest first (default ${LIST_DEFAULT}, at most ${LIST_MAX}).`,
+      args: { first: t.arg.int({ required: false, defaultValue: LIST_DEFAULT }) },
+      query: (args) => ({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: listSize(args.first) }),
+    }),
+    attempts: t.relation('attempts', {
+      description: `The first \`first\` attempts in order (default ${LIST_DEFAULT}, at most ${LIST_MAX}).`,
+      args: { first: t.arg.int({ required: false, defaultValue: LIST_DEFAULT }) },
+      query: (args) => ({ orderBy: { attemptNumber: 'asc' }, take: listSize(args.first) }),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
