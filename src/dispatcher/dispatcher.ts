@@ -12,6 +12,7 @@ import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../security/secretBox.js';
+import type { Services } from '../services.js';
 import { inSpan, SpanStatusCode } from '../tracing.js';
 import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
 import { writeIsolating } from './isolate.js';
@@ -35,14 +36,8 @@ interface Pending {
   claimed: store.Claimed;
 }
 
-export interface DispatcherDeps {
-  config: Config;
-  /** The app's database client: claims and outcomes go through it. */
-  db: PrismaClient;
-  logger: Logger;
-  metrics: Metrics;
-  secretBox: SecretBox;
-  pubsub: HookyardPubSub;
+/** What the app shares with resolvers (its database client among them), plus the dispatcher's own parts. */
+export interface DispatcherDeps extends Pick<Services, 'config' | 'db' | 'logger' | 'metrics' | 'secretBox' | 'pubsub'> {
   outbox: OutboxRelay;
   workSignal: WorkSignal;
   sender?: Sender;

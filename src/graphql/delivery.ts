@@ -1,10 +1,10 @@
-import { dateRange, eventType as checkEventType } from '../domain/validate.js';
-import { invalid, notFound } from '../errors.js';
+import { createdWindow, eventType as checkEventType } from '../domain/validate.js';
+import { invalid } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { DeliveryStatus } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 import { tenantId } from './context.js';
-import { parseId } from './ids.js';
+import { inTenant, parseId } from './ids.js';
 
 export const DeliveryStatusEnum = builder.enumType(DeliveryStatus, {
   name: 'DeliveryStatus',
@@ -32,13 +32,8 @@ export function deliveryWhere(tenant: string, filter: DeliveryFilterValue | null
   if (filter.eventId) where.eventId = parseId('event', filter.eventId, `${param}.eventId`);
   if (filter.status && filter.status.length > 0) where.status = { in: filter.status };
   if (filter.eventType) where.eventType = checkEventType(filter.eventType, `${param}.eventType`);
-  dateRange(filter.createdAfter, filter.createdBefore, `${param}.createdAfter`);
-  if (filter.createdAfter || filter.createdBefore) {
-    where.createdAt = {
-      ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
-      ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
-    };
-  }
+  const createdAt = createdWindow(filter.createdAfter, filter.createdBefore, `${param}.createdAfter`);
+  if (createdAt) where.createdAt = createdAt;
   return where;
 }
 
@@ -107,12 +102,7 @@ builder.queryFields((t) => ({
     type: 'Delivery',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = parseId('delivery', args.id);
-      const row = await ctx.services.db.delivery.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
-      if (!row) throw notFound('delivery', id);
-      return row;
-    },
+    resolve: (query, _root, args, ctx) => inTenant(ctx, 'delivery', args.id, (where) => ctx.services.db.delivery.findFirst({ ...query, where })),
   }),
   deliveries: t.prismaConnection({
     type: 'Delivery',

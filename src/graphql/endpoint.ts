@@ -1,6 +1,6 @@
 import { deleteEndpoint } from '../domain/endpoints.js';
 import * as check from '../domain/validate.js';
-import { invalid, notFound } from '../errors.js';
+import { invalid } from '../errors.js';
 import { EndpointStatus } from '../generated/prisma/enums.js';
 import { newId } from '../ids.js';
 import { validateEndpointUrl } from '../security/targets.js';
@@ -8,7 +8,7 @@ import { generateSecret } from '../signing.js';
 import { builder } from './builder.js';
 import { type Context, tenantId } from './context.js';
 import { DeliveryConnection, DeliveryFilter, deliveryWhere, NEWEST_FIRST } from './delivery.js';
-import { parseId } from './ids.js';
+import { inTenant } from './ids.js';
 
 export const EndpointStatusEnum = builder.enumType(EndpointStatus, { name: 'EndpointStatus' });
 
@@ -117,10 +117,10 @@ const RotateEndpointSecretPayload = secretPayload(
 
 /** An endpoint of the caller's tenant that is not deleted, or NOT_FOUND. */
 async function ownEndpoint(ctx: Context, rawId: string) {
-  const id = parseId('endpoint', rawId);
-  const row = await ctx.services.db.endpoint.findFirst({ where: { id, tenantId: tenantId(ctx), deletedAt: null }, select: { id: true } });
-  if (!row) throw notFound('endpoint', id);
-  return id;
+  const row = await inTenant(ctx, 'endpoint', rawId, (where) =>
+    ctx.services.db.endpoint.findFirst({ where: { ...where, deletedAt: null }, select: { id: true } }),
+  );
+  return row.id;
 }
 
 builder.queryFields((t) => ({
@@ -128,12 +128,8 @@ builder.queryFields((t) => ({
     type: 'Endpoint',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = parseId('endpoint', args.id);
-      const row = await ctx.services.db.endpoint.findFirst({ ...query, where: { id, tenantId: tenantId(ctx), deletedAt: null } });
-      if (!row) throw notFound('endpoint', id);
-      return row;
-    },
+    resolve: (query, _root, args, ctx) =>
+      inTenant(ctx, 'endpoint', args.id, (where) => ctx.services.db.endpoint.findFirst({ ...query, where: { ...where, deletedAt: null } })),
   }),
   endpoints: t.prismaConnection({
     type: 'Endpoint',
