@@ -11,7 +11,7 @@ import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import pg from 'pg';
-import { openDatabase } from '../src/db/client.js';
+import { openDatabase, type PrismaClient } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import * as store from '../src/dispatcher/store.js';
 import { createLogger } from '../src/logger.js';
@@ -87,10 +87,10 @@ async function addDeliveries(db: Db, count: number, status: 'DELIVERED' | 'PENDI
 }
 
 /** Runs `fn` with this database as the process's open database (store.* use it). */
-async function opened<T>(db: Db, fn: () => Promise<T>): Promise<T> {
+async function opened<T>(db: Db, fn: (prisma: PrismaClient) => Promise<T>): Promise<T> {
   const database = await openDatabase({ databaseUrl: db.url, dataDir: '' }, logger);
   try {
-    return await fn();
+    return await fn(database.prisma);
   } finally {
     await database.close();
   }
@@ -135,13 +135,13 @@ try {
   for (let r = 0; r < ROUNDS; r++) {
     for (const db of dbs) {
       await addDeliveries(db, BACKLOG, 'PENDING');
-      await opened(db, async () => {
+      await opened(db, async (prisma) => {
         for (let i = 0; i < CLAIMS_PER_ROUND; i++) {
           const t0 = performance.now();
-          const claimed = await store.claimDue('bench', 60_000, 100, 100, []);
+          const claimed = await store.claimDue(prisma, 'bench', 60_000, 100, 100, []);
           db.claimMs.push(performance.now() - t0);
           if (claimed.length !== 100) throw new Error(`claimed ${claimed.length}, not 100`);
-          await store.release('bench', claimed.map((c) => c.id));
+          await store.release(prisma, 'bench', claimed.map((c) => c.id));
         }
       });
       await withClient(db.url, (c) => c.query(`DELETE FROM "Delivery" WHERE status = 'PENDING'`));

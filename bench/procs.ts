@@ -115,7 +115,7 @@ export async function createBenchDatabase(prefix: string, tenantName: string) {
   const logger = createLogger('warn');
   const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' }, logger);
   await migrate(database, logger);
-  const { key, tenantId } = await createApiKey(tenantName);
+  const { key, tenantId } = await createApiKey(database.prisma, tenantName);
   return {
     databaseUrl: url.toString(),
     prisma: database.prisma,

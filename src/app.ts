@@ -106,21 +106,22 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       database = await openDatabase(config, logger);
       await migrate(database, logger);
       await resealSecrets(database.prisma, secretBox, logger);
-      if (config.bootstrapApiKey) await bootstrapApiKey(config.bootstrapApiKey);
+      if (config.bootstrapApiKey) await bootstrapApiKey(database.prisma, config.bootstrapApiKey);
       pubsub = createHookyardPubSub(config.redisUrl, logger);
       if (config.redisUrl) redis = watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }), 'rate-limits', logger);
       workSignal = await createWorkSignal(database, logger);
       const signal = workSignal;
-      outbox = new OutboxRelay(pubsub.pubsub, logger);
+      outbox = new OutboxRelay(database.prisma, pubsub.pubsub, logger);
       outbox.start();
       services = {
         config,
+        db: database.prisma,
         logger,
         metrics,
         secretBox,
         pubsub: pubsub.pubsub,
         outbox,
-        rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(),
+        rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(database.prisma),
         notifyWork: (inMs) => signal.notify(inMs),
         endpointCache: new EndpointCache(pubsub.pubsub),
       };
@@ -130,7 +131,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       };
       if (config.role !== 'dispatcher') {
         yoga = buildYoga(services);
-        stopWatchingRevocations = watchRevocations(services.pubsub);
+        stopWatchingRevocations = watchRevocations(services.db, services.pubsub);
         stopWatchingEndpoints = services.endpointCache.watch();
       }
       http = createHttpServer({ yoga, services, checkReady });
@@ -139,7 +140,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
-        dispatcher = new Dispatcher({ config, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender });
+        dispatcher = new Dispatcher({ config, db: database.prisma, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender });
         dispatcher.start();
       }
       retention = new RetentionJob({ config, logger, database });

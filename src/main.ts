@@ -3,6 +3,7 @@
 import { EXIT } from './cli/client.js';
 import { KEEP_RUNNING, runCli } from './cli/program.js';
 import { ConfigError, loadClientConfig, loadConfig, type Config } from './config.js';
+import type { Database } from './db/client.js';
 import { createLogger } from './logger.js';
 
 // The server, database and Prisma modules load only for the commands that use them, so `--help`
@@ -34,13 +35,13 @@ async function serve(config: Config): Promise<{ url: string }> {
   return app.start();
 }
 
-async function withDatabase(config: Config, fn: () => Promise<void>): Promise<void> {
+async function withDatabase(config: Config, fn: (db: Database) => Promise<void>): Promise<void> {
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const [{ openDatabase }, { migrate }] = await database();
   const db = await openDatabase(config, logger);
   try {
     await migrate(db, logger);
-    await fn();
+    await fn(db);
   } finally {
     await db.close();
   }
@@ -75,8 +76,8 @@ async function mintKey(tenant: string, name: string | undefined, json: boolean):
   const { createApiKey } = await import('./auth/apiKeys.js');
   const { DataDirectoryInUse } = await import('./db/client.js');
   try {
-    await withDatabase(cfg, async () => {
-      const { key, tenantId, id } = await createApiKey(tenant, name ?? 'cli');
+    await withDatabase(cfg, async (db) => {
+      const { key, tenantId, id } = await createApiKey(db.prisma, tenant, name ?? 'cli');
       if (json) console.log(JSON.stringify({ key, tenantId, keyId: id, tenant }));
       else console.log(`API key for tenant ${tenant} (${tenantId}), shown once:\n${key}`);
     });

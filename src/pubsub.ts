@@ -19,6 +19,13 @@ export interface DeliveryStatusEvent {
   occurredAt: string;
 }
 
+/** A committed StatusOutbox row: one tenant's status changes, published after the commit. */
+export interface OutboxRow {
+  id: string;
+  tenantId: string;
+  changes: DeliveryStatusEvent[];
+}
+
 export type Topics = {
   /** Topic id: the tenant id. */
   deliveryStatusChanged: [tenantId: string, payload: DeliveryStatusEvent];

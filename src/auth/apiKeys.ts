@@ -1,10 +1,15 @@
 // API keys: `hy_<random>` shown once, stored as a sha256 hash. A key of 32 random bytes needs no
 // slow hash: nobody can guess it, and sha256 lets the lookup be an indexed equality.
 import { createHash, randomBytes } from 'node:crypto';
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import { newId } from '../ids.js';
-import type { Auth } from '../graphql/context.js';
 import type { HookyardPubSub } from '../pubsub.js';
+
+/** Who is calling: the tenant every read and write is scoped by, and the key that proved it. */
+export interface Auth {
+  tenantId: string;
+  apiKeyId: string;
+}
 
 export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
@@ -13,8 +18,8 @@ export function generateApiKey(): string {
 }
 
 /** The tenant named `name`, created if missing. */
-export async function ensureTenant(name: string): Promise<string> {
-  const tenant = await db().tenant.upsert({
+export async function ensureTenant(db: PrismaClient, name: string): Promise<string> {
+  const tenant = await db.tenant.upsert({
     where: { name },
     create: { id: newId('tenant'), name },
     update: {},
@@ -24,9 +29,9 @@ export async function ensureTenant(name: string): Promise<string> {
 }
 
 /** Mints a key for the tenant `tenantId`; the key is returned only here. */
-export async function mintApiKey(tenantId: string, keyName: string): Promise<{ key: string; id: string }> {
+export async function mintApiKey(db: PrismaClient, tenantId: string, keyName: string): Promise<{ key: string; id: string }> {
   const key = generateApiKey();
-  const row = await db().apiKey.create({
+  const row = await db.apiKey.create({
     data: { id: newId('apiKey'), tenantId, name: keyName, hash: hashApiKey(key), prefix: key.slice(0, 10) },
     select: { id: true },
   });
@@ -34,16 +39,16 @@ export async function mintApiKey(tenantId: string, keyName: string): Promise<{ k
 }
 
 /** Mints a key for the tenant `tenantName` (created if missing); the key is returned only here. */
-export async function createApiKey(tenantName: string, keyName = 'default'): Promise<{ key: string; tenantId: string; id: string }> {
-  const tenantId = await ensureTenant(tenantName);
-  return { ...(await mintApiKey(tenantId, keyName)), tenantId };
+export async function createApiKey(db: PrismaClient, tenantName: string, keyName = 'default'): Promise<{ key: string; tenantId: string; id: string }> {
+  const tenantId = await ensureTenant(db, tenantName);
+  return { ...(await mintApiKey(db, tenantId, keyName)), tenantId };
 }
 
 /** Makes `key` valid for tenant `default` (HOOKYARD_BOOTSTRAP_API_KEY). */
-export async function bootstrapApiKey(key: string): Promise<void> {
-  const tenantId = await ensureTenant('default');
+export async function bootstrapApiKey(db: PrismaClient, key: string): Promise<void> {
+  const tenantId = await ensureTenant(db, 'default');
   const hash = hashApiKey(key);
-  await db().apiKey.upsert({
+  await db.apiKey.upsert({
     where: { hash },
     create: { id: newId('apiKey'), tenantId, name: 'bootstrap', hash, prefix: key.slice(0, 6) },
     update: { revokedAt: null, tenantId },
@@ -68,7 +73,7 @@ interface Cache {
   /** Bumped by each eviction: a lookup that raced with one is not cached. */
   evictions: number;
 }
-// Per database client, so a process that reopens another database never sees stale tenants.
+// Per database client: apps on different databases in one process never share tenants.
 const caches = new WeakMap<object, Cache>();
 
 function cacheOf(client: object): Cache {
@@ -77,67 +82,66 @@ function cacheOf(client: object): Cache {
   return cache;
 }
 
-function stampLastUsed(apiKeyId: string, entry: Cached, now: number): void {
+function stampLastUsed(db: PrismaClient, apiKeyId: string, entry: Cached, now: number): void {
   if (now - entry.lastUsed < LAST_USED_EVERY_MS) return;
   entry.lastUsed = now;
   // One conditional statement: many instances serving one key write it about once a minute in
   // all, and a failed stamp must not fail the request it rode on (it is retried a minute later).
-  void db()
-    .apiKey.updateMany({ where: { id: apiKeyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - LAST_USED_EVERY_MS) } }] }, data: { lastUsedAt: new Date(now) } })
+  void db.apiKey
+    .updateMany({ where: { id: apiKeyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now - LAST_USED_EVERY_MS) } }] }, data: { lastUsedAt: new Date(now) } })
     .catch(() => {
       entry.lastUsed = 0;
     });
 }
 
 /** Resolves `Authorization: Bearer <key>` (or a bare key) to its tenant; null when unknown. */
-export async function authenticate(header: string | null | undefined): Promise<Auth | null> {
+export async function authenticate(db: PrismaClient, header: string | null | undefined): Promise<Auth | null> {
   if (!header) return null;
   const key = header.replace(/^Bearer\s+/i, '').trim();
   if (key.length < 16 || key.length > 200) return null;
   const hash = hashApiKey(key);
   const now = Date.now();
-  const client = db();
-  const cache = cacheOf(client);
+  const cache = cacheOf(db);
   const hit = cache.entries.get(hash);
   if (hit && hit.until > now) {
-    if (hit.auth) stampLastUsed(hit.auth.apiKeyId, hit, now);
+    if (hit.auth) stampLastUsed(db, hit.auth.apiKeyId, hit, now);
     return hit.auth;
   }
   const evictions = cache.evictions;
-  const row = await client.apiKey.findUnique({ where: { hash }, select: { id: true, tenantId: true, revokedAt: true, lastUsedAt: true } });
+  const row = await db.apiKey.findUnique({ where: { hash }, select: { id: true, tenantId: true, revokedAt: true, lastUsedAt: true } });
   const auth = row && !row.revokedAt ? { tenantId: row.tenantId, apiKeyId: row.id } : null;
   const entry: Cached = { auth, until: now + CACHE_MS, lastUsed: row?.lastUsedAt?.getTime() ?? 0 };
   if (cache.evictions === evictions) {
     if (cache.entries.size > 10_000) cache.entries.clear();
     cache.entries.set(hash, entry);
   }
-  if (auth) stampLastUsed(auth.apiKeyId, entry, now);
+  if (auth) stampLastUsed(db, auth.apiKeyId, entry, now);
   return auth;
 }
 
 /** Forgets the cached lookup of key `apiKeyId` in this process, so its next use reads the row. */
-export function evictApiKey(apiKeyId: string): void {
-  const cache = cacheOf(db());
+export function evictApiKey(db: PrismaClient, apiKeyId: string): void {
+  const cache = cacheOf(db);
   cache.evictions++;
   for (const [hash, entry] of cache.entries) if (entry.auth?.apiKeyId === apiKeyId) cache.entries.delete(hash);
 }
 
 /** Evicts keys revoked on any instance (the pub/sub spans instances with Redis). Returns stop. */
-export function watchRevocations(pubsub: HookyardPubSub): () => void {
+export function watchRevocations(db: PrismaClient, pubsub: HookyardPubSub): () => void {
   const revoked = pubsub.subscribe('apiKeyRevoked');
   void (async () => {
-    for await (const { apiKeyId } of revoked) evictApiKey(apiKeyId);
+    for await (const { apiKeyId } of revoked) evictApiKey(db, apiKeyId);
   })();
   return () => void revoked.return?.();
 }
 
 /** Revokes the tenant's key `apiKeyId` (a no-op when already revoked); null when it has no such key. */
-export async function revokeApiKey(pubsub: HookyardPubSub, tenantId: string, apiKeyId: string): Promise<{ id: string } | null> {
-  await db().apiKey.updateMany({ where: { id: apiKeyId, tenantId, revokedAt: null }, data: { revokedAt: new Date() } });
-  const row = await db().apiKey.findFirst({ where: { id: apiKeyId, tenantId }, select: { id: true } });
+export async function revokeApiKey(db: PrismaClient, pubsub: HookyardPubSub, tenantId: string, apiKeyId: string): Promise<{ id: string } | null> {
+  await db.apiKey.updateMany({ where: { id: apiKeyId, tenantId, revokedAt: null }, data: { revokedAt: new Date() } });
+  const row = await db.apiKey.findFirst({ where: { id: apiKeyId, tenantId }, select: { id: true } });
   if (!row) return null;
   // Here at once; elsewhere as soon as the message arrives (Redis) instead of after CACHE_MS.
-  evictApiKey(row.id);
+  evictApiKey(db, row.id);
   pubsub.publish('apiKeyRevoked', { apiKeyId: row.id });
   return row;
 }

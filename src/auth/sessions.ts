@@ -2,7 +2,7 @@
 // no script on the page ever holds the key. Rows live in the database (any instance can serve a
 // signed-in browser) and only the token's sha256 is stored.
 import { createHash, randomBytes } from 'node:crypto';
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import type { Auth } from '../graphql/context.js';
 
 export const SESSION_COOKIE = 'hookyard_session';
@@ -12,17 +12,17 @@ export const SESSION_TTL_MS = 12 * 3600_000;
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Starts a session for an authenticated key; returns the cookie's token (never stored). */
-export async function createSession(auth: Auth, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
+export async function createSession(db: PrismaClient, auth: Auth, now = new Date()): Promise<{ token: string; expiresAt: Date }> {
   const token = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   // Expired rows are swept here, on the rare sign-in, rather than by a timer of their own.
-  await db().dashboardSession.deleteMany({ where: { expiresAt: { lt: now } } });
-  await db().dashboardSession.create({ data: { id: hashToken(token), tenantId: auth.tenantId, apiKeyId: auth.apiKeyId, expiresAt } });
+  await db.dashboardSession.deleteMany({ where: { expiresAt: { lt: now } } });
+  await db.dashboardSession.create({ data: { id: hashToken(token), tenantId: auth.tenantId, apiKeyId: auth.apiKeyId, expiresAt } });
   return { token, expiresAt };
 }
 
-export async function revokeSession(token: string): Promise<void> {
-  await db().dashboardSession.deleteMany({ where: { id: hashToken(token) } });
+export async function revokeSession(db: PrismaClient, token: string): Promise<void> {
+  await db.dashboardSession.deleteMany({ where: { id: hashToken(token) } });
 }
 
 /** The session token in a Cookie header, if any. */
@@ -39,11 +39,11 @@ export function sessionToken(cookieHeader: string | null | undefined): string | 
 }
 
 /** The tenant of a live session: unexpired, and its API key not revoked since sign-in. */
-export async function authenticateSession(cookieHeader: string | null | undefined): Promise<Auth | null> {
+export async function authenticateSession(db: PrismaClient, cookieHeader: string | null | undefined): Promise<Auth | null> {
   const token = sessionToken(cookieHeader);
   if (!token) return null;
   // One statement: the session and its key's revocation are read together on every request.
-  const rows = await db().$queryRawUnsafe<Auth[]>(
+  const rows = await db.$queryRawUnsafe<Auth[]>(
     `SELECT s."tenantId", s."apiKeyId"
        FROM "DashboardSession" s JOIN "ApiKey" k ON k.id = s."apiKeyId" AND k."revokedAt" IS NULL
       WHERE s.id = $1 AND s."expiresAt" > now()`,

@@ -1,5 +1,6 @@
-// The one Prisma client of this process: PostgreSQL when DATABASE_URL is set, otherwise an
-// embedded PGlite database in the data directory. One Hookyard instance per process.
+// Opens a database: PostgreSQL when DATABASE_URL is set, otherwise an embedded PGlite database in
+// the data directory. No module state: the caller hands the Database (or its client) to whatever
+// needs it, so several apps can run in one process on separate databases.
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -26,26 +27,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-let current: Database | undefined;
-
-/** The Prisma client of the open database. */
-export function db(): PrismaClient {
-  if (!current) throw new Error('database not open');
-  return current.prisma;
-}
-
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Database> {
-  if (current) throw new Error('a database is already open in this process');
-  const database = config.databaseUrl
-    ? openPostgres(config.databaseUrl)
-    : await openPglite(resolve(config.dataDir), logger);
-  current = database;
-  const close = database.close;
-  database.close = async () => {
-    if (current === database) current = undefined;
-    await close();
-  };
-  return database;
+  return config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(resolve(config.dataDir), logger);
 }
 
 function openPostgres(connectionString: string): Database {

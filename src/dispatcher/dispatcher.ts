@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
+import type { PrismaClient } from '../db/client.js';
 import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../security/secretBox.js';
+import type { Services } from '../services.js';
 import { inSpan, SpanStatusCode } from '../tracing.js';
 import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
 import { writeIsolating } from './isolate.js';
@@ -33,12 +35,8 @@ interface Pending {
   claimed: store.Claimed;
 }
 
-export interface DispatcherDeps {
-  config: Config;
-  logger: Logger;
-  metrics: Metrics;
-  secretBox: SecretBox;
-  pubsub: HookyardPubSub;
+/** What the app shares with resolvers (its database client among them), plus the dispatcher's own parts. */
+export interface DispatcherDeps extends Pick<Services, 'config' | 'db' | 'logger' | 'metrics' | 'secretBox' | 'pubsub'> {
   outbox: OutboxRelay;
   workSignal: WorkSignal;
   sender?: Sender;
@@ -47,6 +45,7 @@ export interface DispatcherDeps {
 export class Dispatcher {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly config: Config;
+  private readonly db: PrismaClient;
   private readonly log: Logger;
   private readonly pubsub: HookyardPubSub;
   private readonly metrics: Metrics;
@@ -74,6 +73,7 @@ export class Dispatcher {
 
   constructor(deps: DispatcherDeps) {
     this.config = deps.config;
+    this.db = deps.db;
     this.pubsub = deps.pubsub;
     this.metrics = deps.metrics;
     this.secretBox = deps.secretBox;
@@ -121,7 +121,7 @@ export class Dispatcher {
       try {
         if (Date.now() >= this.nextTakeoverAt) {
           this.nextTakeoverAt = Date.now() + Math.max(1000, this.config.leaseMs / 4);
-          const taken = await store.takeOverExpired(this.owner, this.config.leaseMs, MAX_BATCH);
+          const taken = await store.takeOverExpired(this.db, this.owner, this.config.leaseMs, MAX_BATCH);
           if (taken.length > 0) this.log.warn({ count: taken.length }, 'took over deliveries whose lease expired');
           for (const c of taken) this.begin(c);
         }
@@ -134,7 +134,7 @@ export class Dispatcher {
         }
         const want = Math.min(free, MAX_BATCH);
         const busy = this.capacities();
-        const claimed = await store.claimDue(this.owner, this.config.leaseMs, want, this.config.endpointConcurrency, busy);
+        const claimed = await store.claimDue(this.db, this.owner, this.config.leaseMs, want, this.config.endpointConcurrency, busy);
         backoff = 0;
         const published: DeliveryStatusEvent[] = [];
         for (const c of claimed) {
@@ -232,7 +232,7 @@ export class Dispatcher {
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, retryInMs: completion.retryInMs }, 'attempt failed');
     if (outcome.responseStatus === 410) {
-      await store.disableEndpointGone(c.endpointId, 'the receiver answered 410 Gone').catch((err: unknown) =>
+      await store.disableEndpointGone(this.db, c.endpointId, 'the receiver answered 410 Gone').catch((err: unknown) =>
         this.log.error({ ...ids, err }, 'could not disable endpoint after 410'),
       );
       this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
@@ -307,7 +307,7 @@ export class Dispatcher {
 
   /** One statement for these outcomes; written ones leave the queue and are published. */
   private async writeOutcomes(part: Pending[]): Promise<void> {
-    const recorded = await store.complete(this.owner, part.map((p) => p.completion));
+    const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion));
     this.dequeue(part);
     this.outbox.publish(recorded);
     const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
@@ -382,7 +382,7 @@ export class Dispatcher {
     this.log.info('dispatcher stopping: 3/4 outcomes recorded');
     const unsent = this.toRelease.splice(0);
     const released = new Set(
-      await store.release(this.owner, unsent.map((c) => c.id)).catch((err: unknown) => {
+      await store.release(this.db, this.owner, unsent.map((c) => c.id)).catch((err: unknown) => {
         this.log.error({ err }, 'could not release deliveries; their leases will expire');
         return [];
       }),

@@ -1,7 +1,7 @@
 // The dispatcher's SQL. Each step is one statement: claim (FOR UPDATE SKIP LOCKED + lease),
 // complete (guarded by the lease holder, attempt row and status in one go), release, and
 // take over leases that expired with a crashed instance.
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import type { OutboxRow } from '../domain/outbox.js';
 import type { DeliveryStatus } from '../generated/prisma/enums.js';
 
@@ -43,10 +43,10 @@ const RETURNING = `
  * Claims up to `limit` due deliveries of active endpoints, at most `perEndpoint` per endpoint
  * (less what `busy` says is already in flight here), oldest due first.
  */
-export async function claimDue(owner: string, leaseMs: number, limit: number, perEndpoint: number, busy: EndpointCapacity[]): Promise<Claimed[]> {
+export async function claimDue(db: PrismaClient, owner: string, leaseMs: number, limit: number, perEndpoint: number, busy: EndpointCapacity[]): Promise<Claimed[]> {
   const saturated = busy.filter((b) => b.free <= 0).map((b) => b.endpointId);
   const partial = busy.filter((b) => b.free > 0);
-  const rows = await db().$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
+  const rows = await db.$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
     `WITH locked AS (
        SELECT d.id, d."endpointId", d."nextAttemptAt"
        FROM "Delivery" d
@@ -88,8 +88,8 @@ export async function claimDue(owner: string, leaseMs: number, limit: number, pe
 }
 
 /** Takes over deliveries whose lease expired (their instance died mid-send). */
-export async function takeOverExpired(owner: string, leaseMs: number, limit: number): Promise<Claimed[]> {
-  const rows = await db().$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
+export async function takeOverExpired(db: PrismaClient, owner: string, leaseMs: number, limit: number): Promise<Claimed[]> {
+  const rows = await db.$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
     `WITH expired AS (
        SELECT id FROM "Delivery"
        WHERE status = 'SENDING' AND "leaseExpiresAt" < now()
@@ -131,9 +131,9 @@ export interface Completion {
  * this owner no longer holds are left alone (absent from the changes). A retry of a deleted
  * endpoint ends FAILED.
  */
-export async function complete(owner: string, batch: Completion[]): Promise<OutboxRow[]> {
+export async function complete(db: PrismaClient, owner: string, batch: Completion[]): Promise<OutboxRow[]> {
   if (batch.length === 0) return [];
-  return db().$queryRawUnsafe<OutboxRow[]>(
+  return db.$queryRawUnsafe<OutboxRow[]>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::int[],
                             $8::text[], $9::text[], $10::text[], $11::float8[])
@@ -212,9 +212,9 @@ export function isStatementError(err: unknown): boolean {
 }
 
 /** Hands claimed deliveries back untouched (no attempt made), e.g. at shutdown. */
-export async function release(owner: string, ids: string[]): Promise<string[]> {
+export async function release(db: PrismaClient, owner: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await db().$queryRawUnsafe<{ id: string }[]>(
+  const rows = await db.$queryRawUnsafe<{ id: string }[]>(
     `UPDATE "Delivery" SET status = 'PENDING', "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
      WHERE id = ANY($1::text[]) AND status = 'SENDING' AND "leaseOwner" = $2
      RETURNING id`,
@@ -225,6 +225,6 @@ export async function release(owner: string, ids: string[]): Promise<string[]> {
 }
 
 /** 410 Gone: the receiver asked us to stop. */
-export async function disableEndpointGone(endpointId: string, reason: string): Promise<void> {
-  await db().endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
+export async function disableEndpointGone(db: PrismaClient, endpointId: string, reason: string): Promise<void> {
+  await db.endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
 }

@@ -1,7 +1,7 @@
 // "Deliveries are due now": wakes this instance's dispatcher at once and, on Postgres, every
 // other instance's through LISTEN/NOTIFY. Instances that miss a signal still poll.
 import pg from 'pg';
-import { db, type Database } from '../db/client.js';
+import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 
 const CHANNEL = 'hookyard_work';
@@ -107,7 +107,7 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
       notifyQueued = true;
       setImmediate(() => {
         notifyQueued = false;
-        db().$executeRawUnsafe(`NOTIFY ${CHANNEL}`).catch((err: unknown) => logger.warn({ err }, 'NOTIFY failed'));
+        database.prisma.$executeRawUnsafe(`NOTIFY ${CHANNEL}`).catch((err: unknown) => logger.warn({ err }, 'NOTIFY failed'));
       });
     },
     subscribe(fn) {

@@ -1,4 +1,3 @@
-import { db } from '../db/client.js';
 import { recordInOutbox } from './outbox.js';
 import type { Services } from '../services.js';
 
@@ -8,7 +7,7 @@ import type { Services } from '../services.js';
  */
 export async function deleteEndpoint(services: Services, tenantId: string, endpointId: string): Promise<void> {
   const now = new Date();
-  const { failed, outboxRow } = await db().$transaction(async (tx) => {
+  const { failed, outboxRow } = await services.db.$transaction(async (tx) => {
     await tx.endpoint.update({
       where: { id: endpointId },
       data: { deletedAt: now, status: 'DISABLED', disabledReason: 'deleted' },

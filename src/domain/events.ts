@@ -1,4 +1,4 @@
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import type { Event } from '../generated/prisma/client.js';
 import { firstDelay } from '../dispatcher/schedule.js';
 import { HookyardError, invalid } from '../errors.js';
@@ -138,7 +138,7 @@ interface StoredRows {
 /** The tenant's ACTIVE endpoints, read through the per-tenant cache (see endpointCache.ts). */
 function activeEndpoints(services: Services, tenantId: string) {
   return services.endpointCache.get(tenantId, () =>
-    db().endpoint.findMany({ where: { tenantId, status: 'ACTIVE', deletedAt: null }, select: { id: true, eventTypes: true } }),
+    services.db.endpoint.findMany({ where: { tenantId, status: 'ACTIVE', deletedAt: null }, select: { id: true, eventTypes: true } }),
   );
 }
 
@@ -150,7 +150,7 @@ async function storeEvents(
 ): Promise<(SentEvent & { event: StoredEvent })[]> {
   // A test fire names its endpoint, which may have been enabled a moment ago elsewhere: read it.
   const endpoints = options.endpointIds
-    ? await db().endpoint.findMany({
+    ? await services.db.endpoint.findMany({
         where: { tenantId, status: 'ACTIVE', deletedAt: null, id: { in: options.endpointIds } },
         select: { id: true, eventTypes: true },
       })
@@ -184,7 +184,7 @@ async function storeEvents(
   // One statement for the whole batch (the endpoints came from a cache): insert the events whose
   // keys are free, their deliveries (re-checking each endpoint, so one disabled or deleted since
   // gets nothing), and read back the events whose keys were already taken.
-  const [rows] = await db().$queryRawUnsafe<StoredRows[]>(
+  const [rows] = await services.db.$queryRawUnsafe<StoredRows[]>(
     `WITH ev AS (
        INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
        SELECT i.id, $1, i.type, i.payload::jsonb, i.key, $6, $7
@@ -229,7 +229,7 @@ async function storeEvents(
   const missing = events.filter((e, i) => e.key !== null && !(eventIds[i] && inserted.has(eventIds[i]!)) && !byKey.has(e.key));
   if (missing.length > 0) {
     // Taken by a request racing this one, after the statement's snapshot: read them now.
-    const late = await db().event.findMany({ where: { tenantId, idempotencyKey: { in: missing.map((e) => e.key!) } } });
+    const late = await services.db.event.findMany({ where: { tenantId, idempotencyKey: { in: missing.map((e) => e.key!) } } });
     for (const event of late) byKey.set(event.idempotencyKey!, event);
   }
   const results = events.map((e, i): SentEvent & { event: StoredEvent } => {

@@ -3,16 +3,13 @@
 // and then deletes it (lazily, in batches); rows older than a few seconds were left by an instance
 // that died, and any instance publishes them. Delivery is at least once: a push may repeat.
 import { randomUUID } from 'node:crypto';
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import type { Logger } from '../logger.js';
-import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
+import { type DeliveryStatusEvent, type HookyardPubSub, type OutboxRow, publishStatusChanges } from '../pubsub.js';
+import type { StatusOutbox } from '../services.js';
 
-export interface OutboxRow {
-  id: string;
-  tenantId: string;
-  changes: DeliveryStatusEvent[];
-}
+export type { OutboxRow };
 
 const ORPHAN_AFTER_MS = 5_000;
 
@@ -24,12 +21,13 @@ export async function recordInOutbox(tx: Prisma.TransactionClient, tenantId: str
   return { id, tenantId, changes };
 }
 
-export class OutboxRelay {
+export class OutboxRelay implements StatusOutbox {
   private readonly toDelete = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private running: Promise<void> = Promise.resolve();
 
   constructor(
+    private readonly db: PrismaClient,
     private readonly pubsub: HookyardPubSub,
     private readonly logger: Logger,
   ) {}
@@ -60,13 +58,13 @@ export class OutboxRelay {
   private async sweep(): Promise<void> {
     if (this.toDelete.size === 0) return;
     const ids = [...this.toDelete];
-    await db().statusOutbox.deleteMany({ where: { id: { in: ids } } });
+    await this.db.statusOutbox.deleteMany({ where: { id: { in: ids } } });
     for (const id of ids) this.toDelete.delete(id);
   }
 
   /** Rows nobody deleted in time: their instance died before publishing. Publish, then delete. */
   private async recoverOrphans(): Promise<void> {
-    await db().$transaction(async (tx) => {
+    await this.db.$transaction(async (tx) => {
       const rows = await tx.$queryRawUnsafe<OutboxRow[]>(
         `SELECT id, "tenantId", changes FROM "StatusOutbox"
          WHERE "createdAt" < now() - make_interval(secs => $1)

@@ -1,26 +1,19 @@
 // Sliding one-minute windows per key (at most `limit` calls in any 60 s), shared by every
 // instance: in Redis when REDIS_URL is set, otherwise in the database. Never a per-process map.
 import type { Redis } from 'ioredis';
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
+import type { RateLimiter, RateLimitResult } from '../services.js';
 
-export interface RateLimitResult {
-  allowed: boolean;
-  /** Seconds until one more call would be allowed (when not allowed). */
-  retryAfterSeconds: number;
-}
-
-export interface RateLimiter {
-  hit(key: string, limit: number): Promise<RateLimitResult>;
-}
+export type { RateLimiter, RateLimitResult };
 
 const WINDOW_SECONDS = 60;
 
-export function databaseRateLimiter(): RateLimiter {
+export function databaseRateLimiter(db: PrismaClient): RateLimiter {
   return {
     async hit(key, limit) {
       // One statement on a locked row: drop calls older than the window, count the rest, and
       // record this call only if it fits. The database's clock is every instance's clock.
-      const rows = await db().$queryRaw<{ allowed: boolean; retry_after: number | null }[]>`
+      const rows = await db.$queryRaw<{ allowed: boolean; retry_after: number | null }[]>`
         INSERT INTO "RateLimit" AS r (key, hits, allowed) VALUES (${key}, ARRAY[now()], true)
         ON CONFLICT (key) DO UPDATE SET
           hits = CASE

@@ -1,6 +1,6 @@
 // Replays (single and bulk) and test-fires: fresh PENDING deliveries of existing events, the
 // originals untouched. Manual calls are rate limited per endpoint across all instances.
-import { db } from '../db/client.js';
+import type { PrismaClient } from '../db/client.js';
 import { HookyardError, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { DeliveryStatus } from '../generated/prisma/enums.js';
@@ -12,8 +12,8 @@ import { insertDeliveries, type NewDelivery } from './deliveries.js';
 import { sendEvent } from './events.js';
 
 /** An endpoint of the tenant that can receive deliveries, or NOT_FOUND / ENDPOINT_DISABLED. */
-async function activeEndpoint(tenantId: string, endpointId: string, param = 'id') {
-  const endpoint = await db().endpoint.findFirst({
+async function activeEndpoint(db: PrismaClient, tenantId: string, endpointId: string, param = 'id') {
+  const endpoint = await db.endpoint.findFirst({
     where: { id: endpointId, tenantId, deletedAt: null },
     select: { id: true, status: true, disabledReason: true },
   });
@@ -54,12 +54,12 @@ function announce(services: Services, tenantId: string, rows: { id: string; endp
 
 /** A fresh delivery of the same event to the same endpoint; the original stays as it was. */
 export async function replayDelivery(services: Services, tenantId: string, deliveryId: string): Promise<string> {
-  const original = await db().delivery.findFirst({
+  const original = await services.db.delivery.findFirst({
     where: { id: deliveryId, tenantId },
     select: { id: true, endpointId: true, eventId: true, eventType: true },
   });
   if (!original) throw notFound('delivery', deliveryId);
-  await activeEndpoint(tenantId, original.endpointId);
+  await activeEndpoint(services.db, tenantId, original.endpointId);
   await limit(services, 'replay', original.endpointId);
   // The replay and the mark on every earlier delivery of the pair, in one transaction: no reader
   // sees two current deliveries of the same event for the same endpoint.
@@ -73,7 +73,7 @@ export async function replayDelivery(services: Services, tenantId: string, deliv
     replayOfId: original.id,
     firstAttemptInMs: firstDelay(services.config.retrySchedule),
   };
-  await db().$transaction(async (tx) => {
+  await services.db.$transaction(async (tx) => {
     await insertDeliveries(tx, [replay]);
     // Raw, so "updatedAt" stays: the older deliveries' own state did not change.
     await tx.$executeRaw`
@@ -120,7 +120,7 @@ interface Matched {
 
 /** Replays the oldest matching deliveries of one endpoint, at most the cap, in one statement. */
 export async function bulkReplay(services: Services, tenantId: string, input: BulkReplayInput): Promise<BulkReplayResult> {
-  await activeEndpoint(tenantId, input.endpointId, 'input.endpointId');
+  await activeEndpoint(services.db, tenantId, input.endpointId, 'input.endpointId');
   if (!input.dryRun) await limit(services, 'replay', input.endpointId);
   const cap = services.config.bulkReplayCap;
 
@@ -151,12 +151,12 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
   let rows: Matched[];
   let delays: number[] = [];
   if (input.dryRun) {
-    rows = await db().$queryRaw<Matched[]>`SELECT id, "createdAt", "endpointId", "eventId", total, NULL::text AS "replayId" FROM (${matching}) m ORDER BY "createdAt", id`;
+    rows = await services.db.$queryRaw<Matched[]>`SELECT id, "createdAt", "endpointId", "eventId", total, NULL::text AS "replayId" FROM (${matching}) m ORDER BY "createdAt", id`;
   } else {
     const ids = Array.from({ length: cap }, () => newId('delivery'));
     // Schedule entry 0, jittered per replay, due on the database's clock (as every new delivery).
     delays = ids.map(() => firstDelay(services.config.retrySchedule));
-    rows = await db().$queryRaw<Matched[]>`
+    rows = await services.db.$queryRaw<Matched[]>`
       WITH matching AS (${matching}),
       picked AS (
         SELECT m.*, (${ids}::text[])[row_number() OVER (ORDER BY "createdAt", id)] AS replay_id,
@@ -200,7 +200,7 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
 
 /** A synthetic event (data.test = true) delivered to this endpoint only, signed with its real secret. */
 export async function testFire(services: Services, tenantId: string, endpointId: string, eventType: string): Promise<string> {
-  await activeEndpoint(tenantId, endpointId);
+  await activeEndpoint(services.db, tenantId, endpointId);
   await limit(services, 'testfire', endpointId);
   const sent = await sendEvent(services, tenantId, {
     eventType,

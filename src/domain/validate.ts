@@ -92,3 +92,10 @@ export function dateRange(after: Date | null | undefined, before: Date | null | 
   storableDate(before, param.replace(/createdAfter$/, 'createdBefore'));
   if (after && before && after.getTime() >= before.getTime()) throw invalid(param, 'createdAfter must be earlier than createdBefore');
 }
+
+/** A checked createdAfter (inclusive) / createdBefore (exclusive) window as a Prisma filter; undefined when open. */
+export function createdWindow(after: Date | null | undefined, before: Date | null | undefined, param = 'createdAfter'): { gte?: Date; lt?: Date } | undefined {
+  dateRange(after, before, param);
+  if (!after && !before) return undefined;
+  return { ...(after ? { gte: after } : {}), ...(before ? { lt: before } : {}) };
+}

@@ -1,7 +1,6 @@
 // API keys of the caller's tenant: list, mint (the key is shown once), revoke. The key and its
 // hash are never readable; a key is told apart by its name and prefix.
 import { mintApiKey, revokeApiKey } from '../auth/apiKeys.js';
-import { db } from '../db/client.js';
 import { optionalText } from '../domain/validate.js';
 import { invalid, notFound } from '../errors.js';
 import { builder } from './builder.js';
@@ -30,7 +29,7 @@ const CreateApiKeyPayload = builder.objectRef<Created>('CreateApiKeyPayload').im
   fields: (t) => ({
     apiKey: t.prismaField({
       type: 'ApiKey',
-      resolve: (query, parent) => db().apiKey.findUniqueOrThrow({ ...query, where: { id: parent.apiKeyId } }),
+      resolve: (query, parent, _args, ctx) => ctx.services.db.apiKey.findUniqueOrThrow({ ...query, where: { id: parent.apiKeyId } }),
     }),
     key: t.exposeString('key', { description: 'The key (hy_…). Shown only here.' }),
   }),
@@ -42,7 +41,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: "The tenant's API keys, revoked ones included, newest first.",
     resolve: (query, _root, _args, ctx) =>
-      db().apiKey.findMany({ ...query, where: { tenantId: tenantId(ctx) }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      ctx.services.db.apiKey.findMany({ ...query, where: { tenantId: tenantId(ctx) }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
   }, ApiKeyConnection),
 }));
 
@@ -55,7 +54,7 @@ builder.mutationFields((t) => ({
       const name = optionalText(args.name.trim(), 'name', 100);
       if (!name) throw invalid('name', 'name must not be empty');
       if (/[\u0000-\u001f\u007f]/.test(name)) throw invalid('name', 'name must not contain control characters');
-      const { key, id } = await mintApiKey(tenant, name);
+      const { key, id } = await mintApiKey(ctx.services.db, tenant, name);
       return { apiKeyId: id, key };
     },
   }),
@@ -66,9 +65,9 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const tenant = tenantId(ctx);
       const id = parseId('apiKey', args.id);
-      const row = await revokeApiKey(ctx.services.pubsub, tenant, id);
+      const row = await revokeApiKey(ctx.services.db, ctx.services.pubsub, tenant, id);
       if (!row) throw notFound('API key', id);
-      return db().apiKey.findUniqueOrThrow({ ...query, where: { id } });
+      return ctx.services.db.apiKey.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
 }));

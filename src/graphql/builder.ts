@@ -3,7 +3,6 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { db } from '../db/client.js';
 import type PrismaTypes from '../generated/pothos-types.js';
 import { getDatamodel } from '../generated/pothos-types.js';
 import { kindOfId } from '../ids.js';
@@ -27,7 +26,8 @@ export const builder = new SchemaBuilder<{
   plugins: [RelayPlugin, PrismaPlugin],
   defaultFieldNullability: false,
   prisma: {
-    client: () => db(),
+    // Per request: each app's context carries its own database.
+    client: (ctx) => ctx.services.db,
     dmmf: getDatamodel(),
     filterConnectionTotalCount: true,
     maxConnectionSize: 100,

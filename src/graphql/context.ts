@@ -1,10 +1,8 @@
+import type { Auth } from '../auth/apiKeys.js';
 import type { Services } from '../services.js';
 import { HookyardError } from '../errors.js';
 
-export interface Auth {
-  tenantId: string;
-  apiKeyId: string;
-}
+export type { Auth };
 
 export interface Context {
   requestId: string;

@@ -1,11 +1,10 @@
-import { db } from '../db/client.js';
-import { dateRange, eventType as checkEventType } from '../domain/validate.js';
-import { notFound } from '../errors.js';
+import { createdWindow, eventType as checkEventType } from '../domain/validate.js';
+import { invalid } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { DeliveryStatus } from '../generated/prisma/enums.js';
 import { builder } from './builder.js';
 import { tenantId } from './context.js';
-import { parseId } from './ids.js';
+import { inTenant, parseId } from './ids.js';
 
 export const DeliveryStatusEnum = builder.enumType(DeliveryStatus, {
   name: 'DeliveryStatus',
@@ -39,18 +38,24 @@ export function deliveryWhere(tenant: string, filter: DeliveryFilterValue | null
   if (filter.eventType) where.eventType = checkEventType(filter.eventType, `${param}.eventType`);
   if (filter.superseded === true) where.supersededById = { not: null };
   if (filter.superseded === false) where.supersededById = null;
-  dateRange(filter.createdAfter, filter.createdBefore, `${param}.createdAfter`);
-  if (filter.createdAfter || filter.createdBefore) {
-    where.createdAt = {
-      ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
-      ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
-    };
-  }
+  const createdAt = createdWindow(filter.createdAfter, filter.createdBefore, `${param}.createdAfter`);
+  if (createdAt) where.createdAt = createdAt;
   return where;
 }
 
 /** Newest first; the id breaks ties between equal timestamps so cursors are exact. */
 export const NEWEST_FIRST = [{ createdAt: 'desc' }, { id: 'desc' }] satisfies Prisma.DeliveryOrderByWithRelationInput[];
+
+// A delivery's attempts and replays are plain lists (their existing clients select them without
+// arguments) bounded like the connections: a default page, and at most the connections' maximum.
+const LIST_DEFAULT = 50;
+const LIST_MAX = 100;
+
+function listSize(first: number | null | undefined): number {
+  const n = first ?? LIST_DEFAULT;
+  if (n < 0) throw invalid('first', 'first must not be negative');
+  return Math.min(n, LIST_MAX);
+}
 
 export const DeliveryAttemptRef = builder.prismaObject('DeliveryAttempt', {
   fields: (t) => ({
@@ -85,8 +90,16 @@ export const DeliveryRef = builder.prismaNode('Delivery', {
       nullable: true,
       description: 'The newest replay of this delivery (the newest later delivery of the same event to the same endpoint); null while this one is current.',
     }),
-    replays: t.relation('replays', { query: { orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] } }),
-    attempts: t.relation('attempts', { query: { orderBy: { attemptNumber: 'asc' } } }),
+    replays: t.relation('replays', {
+      description: `The first \`first\` replays, oldest first (default ${LIST_DEFAULT}, at most ${LIST_MAX}).`,
+      args: { first: t.arg.int({ required: false, defaultValue: LIST_DEFAULT }) },
+      query: (args) => ({ orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: listSize(args.first) }),
+    }),
+    attempts: t.relation('attempts', {
+      description: `The first \`first\` attempts in order (default ${LIST_DEFAULT}, at most ${LIST_MAX}).`,
+      args: { first: t.arg.int({ required: false, defaultValue: LIST_DEFAULT }) },
+      query: (args) => ({ orderBy: { attemptNumber: 'asc' }, take: listSize(args.first) }),
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
   }),
@@ -99,18 +112,13 @@ builder.queryFields((t) => ({
     type: 'Delivery',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = parseId('delivery', args.id);
-      const row = await db().delivery.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
-      if (!row) throw notFound('delivery', id);
-      return row;
-    },
+    resolve: (query, _root, args, ctx) => inTenant(ctx, 'delivery', args.id, (where) => ctx.services.db.delivery.findFirst({ ...query, where })),
   }),
   deliveries: t.prismaConnection({
     type: 'Delivery',
     cursor: 'id',
     args: { filter: t.arg({ type: DeliveryFilter, required: false }) },
     resolve: (query, _root, args, ctx) =>
-      db().delivery.findMany({ ...query, where: deliveryWhere(tenantId(ctx), args.filter), orderBy: NEWEST_FIRST }),
+      ctx.services.db.delivery.findMany({ ...query, where: deliveryWhere(tenantId(ctx), args.filter), orderBy: NEWEST_FIRST }),
   }, DeliveryConnection),
 }));

@@ -1,7 +1,6 @@
-import { db } from '../db/client.js';
 import { deleteEndpoint } from '../domain/endpoints.js';
 import * as check from '../domain/validate.js';
-import { invalid, notFound } from '../errors.js';
+import { invalid } from '../errors.js';
 import { EndpointStatus } from '../generated/prisma/enums.js';
 import { newId } from '../ids.js';
 import { validateEndpointUrl } from '../security/targets.js';
@@ -9,7 +8,7 @@ import { generateSecret } from '../signing.js';
 import { builder } from './builder.js';
 import { type Context, tenantId } from './context.js';
 import { DeliveryConnection, DeliveryFilter, deliveryWhere, NEWEST_FIRST } from './delivery.js';
-import { parseId } from './ids.js';
+import { inTenant } from './ids.js';
 
 export const EndpointStatusEnum = builder.enumType(EndpointStatus, { name: 'EndpointStatus' });
 
@@ -55,9 +54,9 @@ const EndpointRef = builder.prismaNode('Endpoint', {
       description: 'Deliveries by status, created since `since` (default: the last 24 hours).',
       args: { since: t.arg({ type: 'DateTime', required: false }) },
       select: { id: true },
-      resolve: async (endpoint, args) => {
+      resolve: async (endpoint, args, ctx) => {
         const since = check.storableDate(args.since, 'since') ?? new Date(Date.now() - 86_400_000);
-        const groups = await db().delivery.groupBy({ by: ['status'], where: { endpointId: endpoint.id, createdAt: { gte: since } }, _count: true });
+        const groups = await ctx.services.db.delivery.groupBy({ by: ['status'], where: { endpointId: endpoint.id, createdAt: { gte: since } }, _count: true });
         const count = (status: string) => groups.find((g) => g.status === status)?._count ?? 0;
         return { pending: count('PENDING'), sending: count('SENDING'), delivered: count('DELIVERED'), failed: count('FAILED') };
       },
@@ -103,7 +102,7 @@ function secretPayload(name: string, description: string) {
     fields: (t) => ({
       endpoint: t.prismaField({
         type: 'Endpoint',
-        resolve: (query, parent) => db().endpoint.findUniqueOrThrow({ ...query, where: { id: parent.endpointId } }),
+        resolve: (query, parent, _args, ctx) => ctx.services.db.endpoint.findUniqueOrThrow({ ...query, where: { id: parent.endpointId } }),
       }),
       secret: t.exposeString('secret', { description }),
     }),
@@ -118,10 +117,10 @@ const RotateEndpointSecretPayload = secretPayload(
 
 /** An endpoint of the caller's tenant that is not deleted, or NOT_FOUND. */
 async function ownEndpoint(ctx: Context, rawId: string) {
-  const id = parseId('endpoint', rawId);
-  const row = await db().endpoint.findFirst({ where: { id, tenantId: tenantId(ctx), deletedAt: null }, select: { id: true } });
-  if (!row) throw notFound('endpoint', id);
-  return id;
+  const row = await inTenant(ctx, 'endpoint', rawId, (where) =>
+    ctx.services.db.endpoint.findFirst({ where: { ...where, deletedAt: null }, select: { id: true } }),
+  );
+  return row.id;
 }
 
 builder.queryFields((t) => ({
@@ -129,19 +128,15 @@ builder.queryFields((t) => ({
     type: 'Endpoint',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = parseId('endpoint', args.id);
-      const row = await db().endpoint.findFirst({ ...query, where: { id, tenantId: tenantId(ctx), deletedAt: null } });
-      if (!row) throw notFound('endpoint', id);
-      return row;
-    },
+    resolve: (query, _root, args, ctx) =>
+      inTenant(ctx, 'endpoint', args.id, (where) => ctx.services.db.endpoint.findFirst({ ...query, where: { ...where, deletedAt: null } })),
   }),
   endpoints: t.prismaConnection({
     type: 'Endpoint',
     cursor: 'id',
     args: { status: t.arg({ type: EndpointStatusEnum, required: false }) },
     resolve: (query, _root, args, ctx) =>
-      db().endpoint.findMany({
+      ctx.services.db.endpoint.findMany({
         ...query,
         where: { tenantId: tenantId(ctx), deletedAt: null, ...(args.status ? { status: args.status } : {}) },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -165,7 +160,7 @@ builder.mutationFields((t) => ({
       const secret = generateSecret();
       const endpointId = newId('endpoint');
       const sealed = ctx.services.secretBox.seal(secret, endpointId);
-      const endpoint = await db().endpoint.create({
+      const endpoint = await ctx.services.db.endpoint.create({
         data: { id: endpointId, tenantId: tenant, ...data, secrets: { create: { id: newId('secret'), secret: sealed } } },
         select: { id: true },
       });
@@ -190,7 +185,7 @@ builder.mutationFields((t) => ({
           ? { rateLimitPerSecond: check.intInRange(input.rateLimitPerSecond, 'input.rateLimitPerSecond', 1, 10_000) }
           : {}),
       };
-      const endpoint = await db().endpoint.update({ ...query, where: { id }, data });
+      const endpoint = await ctx.services.db.endpoint.update({ ...query, where: { id }, data });
       ctx.services.endpointCache.changed(tenantId(ctx));
       return endpoint;
     },
@@ -212,7 +207,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
       const reason = check.optionalText(args.reason, 'reason', 500) ?? 'disabled by an operator';
-      const endpoint = await db().endpoint.update({ ...query, where: { id }, data: { status: 'DISABLED', disabledReason: reason } });
+      const endpoint = await ctx.services.db.endpoint.update({ ...query, where: { id }, data: { status: 'DISABLED', disabledReason: reason } });
       ctx.services.endpointCache.changed(tenantId(ctx));
       return endpoint;
     },
@@ -222,7 +217,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
-      const endpoint = await db().endpoint.update({ ...query, where: { id }, data: { status: 'ACTIVE', disabledReason: null } });
+      const endpoint = await ctx.services.db.endpoint.update({ ...query, where: { id }, data: { status: 'ACTIVE', disabledReason: null } });
       ctx.services.endpointCache.changed(tenantId(ctx));
       ctx.services.notifyWork();
       return endpoint;
@@ -239,13 +234,13 @@ builder.mutationFields((t) => ({
       const grace = check.intInRange(args.graceSeconds, 'graceSeconds', 0, MAX_GRACE_SECONDS) ?? 86_400;
       const until = new Date(Date.now() + grace * 1000);
       const secret = generateSecret();
-      await db().$transaction([
-        db().endpointSecret.updateMany({
+      await ctx.services.db.$transaction([
+        ctx.services.db.endpointSecret.updateMany({
           where: { endpointId: id, OR: [{ expiresAt: null }, { expiresAt: { gt: until } }] },
           data: { expiresAt: until },
         }),
-        db().endpointSecret.deleteMany({ where: { endpointId: id, expiresAt: { lte: new Date() } } }),
-        db().endpointSecret.create({ data: { id: newId('secret'), endpointId: id, secret: ctx.services.secretBox.seal(secret, id) } }),
+        ctx.services.db.endpointSecret.deleteMany({ where: { endpointId: id, expiresAt: { lte: new Date() } } }),
+        ctx.services.db.endpointSecret.create({ data: { id: newId('secret'), endpointId: id, secret: ctx.services.secretBox.seal(secret, id) } }),
       ]);
       ctx.services.logger.info({ endpointId: id, graceSeconds: grace }, 'endpoint secret rotated');
       return { endpointId: id, secret };

@@ -1,12 +1,11 @@
-import { db } from '../db/client.js';
 import { MAX_BATCH, sendEvent, sendEvents, type StoredEvent } from '../domain/events.js';
-import { dateRange, eventType as checkEventType } from '../domain/validate.js';
+import { createdWindow, eventType as checkEventType } from '../domain/validate.js';
 import { notFound } from '../errors.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { builder } from './builder.js';
 import { tenantId } from './context.js';
 import { DeliveryConnection, NEWEST_FIRST } from './delivery.js';
-import { parseId } from './ids.js';
+import { inTenant } from './ids.js';
 
 const EventRef = builder.prismaNode('Event', {
   id: { field: 'id' },
@@ -102,12 +101,7 @@ builder.queryFields((t) => ({
     type: 'Event',
     nullable: true,
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = parseId('event', args.id);
-      const row = await db().event.findFirst({ ...query, where: { id, tenantId: tenantId(ctx) } });
-      if (!row) throw notFound('event', id);
-      return row;
-    },
+    resolve: (query, _root, args, ctx) => inTenant(ctx, 'event', args.id, (where) => ctx.services.db.event.findFirst({ ...query, where })),
   }),
   events: t.prismaConnection({
     type: 'Event',
@@ -117,14 +111,9 @@ builder.queryFields((t) => ({
       const where: Prisma.EventWhereInput = { tenantId: tenantId(ctx) };
       if (filter?.eventType) where.eventType = checkEventType(filter.eventType, 'filter.eventType');
       if (filter?.test !== undefined && filter?.test !== null) where.test = filter.test;
-      dateRange(filter?.createdAfter, filter?.createdBefore, 'filter.createdAfter');
-      if (filter?.createdAfter || filter?.createdBefore) {
-        where.createdAt = {
-          ...(filter.createdAfter ? { gte: filter.createdAfter } : {}),
-          ...(filter.createdBefore ? { lt: filter.createdBefore } : {}),
-        };
-      }
-      return db().event.findMany({ ...query, where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      const createdAt = createdWindow(filter?.createdAfter, filter?.createdBefore, 'filter.createdAfter');
+      if (createdAt) where.createdAt = createdAt;
+      return ctx.services.db.event.findMany({ ...query, where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     },
   }, EventConnection),
 }));

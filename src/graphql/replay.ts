@@ -1,4 +1,3 @@
-import { db } from '../db/client.js';
 import { bulkReplay, type BulkReplayResult, replayDelivery, testFire } from '../domain/replay.js';
 import { dateRange, eventType as checkEventType } from '../domain/validate.js';
 import { invalid } from '../errors.js';
@@ -46,7 +45,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = await replayDelivery(ctx.services, tenantId(ctx), parseId('delivery', args.id));
-      return db().delivery.findUniqueOrThrow({ ...query, where: { id } });
+      return ctx.services.db.delivery.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
   bulkReplayDeliveries: t.field({
@@ -74,7 +73,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }), eventType: t.arg.string({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = await testFire(ctx.services, tenantId(ctx), parseId('endpoint', args.id), checkEventType(args.eventType, 'eventType'));
-      return db().delivery.findUniqueOrThrow({ ...query, where: { id } });
+      return ctx.services.db.delivery.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),
 }));

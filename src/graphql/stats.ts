@@ -1,5 +1,4 @@
 // deliveryStats: deliveries per time bucket by outcome, for the dashboard's charts.
-import { db } from '../db/client.js';
 import { invalid } from '../errors.js';
 import { builder } from './builder.js';
 import { tenantId } from './context.js';
@@ -44,7 +43,7 @@ builder.queryField('deliveryStats', (t) =>
       if (range / 1000 / args.bucketSeconds > MAX_BUCKETS) throw invalid('bucketSeconds', `that range would make more than ${MAX_BUCKETS} buckets: use larger buckets`);
       // One statement over the (tenantId, endpointId, createdAt) indexes; date_bin aligns buckets on
       // `since`, so each chart point is one row and nothing is counted in Node.
-      return db().$queryRawUnsafe<Bucket[]>(
+      return ctx.services.db.$queryRawUnsafe<Bucket[]>(
         `SELECT date_bin(make_interval(secs => $3::int), "createdAt", $2::timestamptz) AS start,
                 count(*) FILTER (WHERE status = 'DELIVERED')::int AS delivered,
                 count(*) FILTER (WHERE status = 'FAILED')::int AS failed,

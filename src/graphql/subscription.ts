@@ -1,5 +1,4 @@
 import { filter, pipe } from 'graphql-yoga';
-import { db } from '../db/client.js';
 import type { DeliveryStatusEvent } from '../pubsub.js';
 import { builder } from './builder.js';
 import { tenantId } from './context.js';
@@ -27,9 +26,9 @@ const DeliveryStatusChange = builder.objectRef<Change>('DeliveryStatusChange').i
   fields: (t) => ({
     delivery: t.prismaField({
       type: 'Delivery',
-      resolve: (query, change) =>
+      resolve: (query, change, _args, ctx) =>
         sharedRead(change.source, `delivery:${JSON.stringify(query)}`, () =>
-          db().delivery.findFirstOrThrow({ ...query, where: { id: change.deliveryId, tenantId: change.tenantId } }),
+          ctx.services.db.delivery.findFirstOrThrow({ ...query, where: { id: change.deliveryId, tenantId: change.tenantId } }),
         ),
     }),
     deliveryId: t.exposeID('deliveryId'),
@@ -41,11 +40,11 @@ const DeliveryStatusChange = builder.objectRef<Change>('DeliveryStatusChange').i
       type: 'DeliveryAttempt',
       nullable: true,
       description: 'The attempt that caused the change, if one did.',
-      resolve: (query, change) => {
+      resolve: (query, change, _args, ctx) => {
         const attemptId = change.attemptId;
         if (!attemptId) return null;
         return sharedRead(change.source, `attempt:${JSON.stringify(query)}`, () =>
-          db().deliveryAttempt.findFirst({ ...query, where: { id: attemptId, delivery: { tenantId: change.tenantId } } }),
+          ctx.services.db.deliveryAttempt.findFirst({ ...query, where: { id: attemptId, delivery: { tenantId: change.tenantId } } }),
         );
       },
     }),

@@ -11,7 +11,8 @@ import { authenticateSession } from '../auth/sessions.js';
 import { HookyardError } from '../errors.js';
 import type { Services } from '../services.js';
 import { inSpan } from '../tracing.js';
-import type { Auth, Context } from './context.js';
+import type { Auth } from '../auth/apiKeys.js';
+import type { Context } from './context.js';
 import { schema } from './schema.js';
 
 /** What the HTTP and WebSocket layers hand to Yoga for each request. */
@@ -23,7 +24,9 @@ export interface ServerContext {
 
 export const LIMITS = { depth: 12, aliases: 15, tokens: 3000, nesting: 100, cost: 20_000 } as const;
 
-// Limits report through the validation context, so the error keeps our code.
+// Limits report through the validation context, so the error keeps our code. Armor builds its
+// errors with graphql-js's syntaxError (a "Syntax Error: " prefix and nothing structured to read
+// instead), so the prefix is cut from the text; the code comes from here, not from the message.
 const tooComplex: GraphQLArmorRejectCallback = (ctx, error) => {
   ctx?.reportError(
     new GraphQLError(error.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'QUERY_TOO_COMPLEX', limits: LIMITS } }),
@@ -49,11 +52,48 @@ export function parseWithinLimits(source: string | Source, options?: Parameters<
     if (OPENERS.has(token.kind) && ++depth > LIMITS.nesting) throw tooComplexError(`Nesting limit of ${LIMITS.nesting} exceeded.`);
     if (CLOSERS.has(token.kind)) depth--;
   }
-  return parse(source, { ...options, maxTokens: LIMITS.tokens });
+  try {
+    return parse(source, { ...options, maxTokens: LIMITS.tokens });
+  } catch (err) {
+    // graphql-js's parser raises only syntax errors, untyped: the code is given here, where it is known.
+    if (!(err instanceof GraphQLError) || err.extensions.code) throw err;
+    throw new GraphQLError(err.message, { source: err.source, positions: err.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
+  }
 }
 
 function tooComplexError(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', limits: LIMITS, http: { status: 400 } } });
+}
+
+/** graphql-js's validation rules raise untyped errors: each gets its code as validation returns. */
+const validationCodes: Plugin = {
+  onValidate() {
+    return ({ result, setResult }) => {
+      if (result.length === 0 || result.every((e) => e.extensions.code)) return;
+      setResult(result.map((e) => (e.extensions.code ? e : withExtensions(e, { code: 'GRAPHQL_VALIDATION_FAILED' }))));
+    };
+  },
+};
+
+function withExtensions(e: GraphQLError, extensions: Record<string, unknown>): GraphQLError {
+  return new GraphQLError(e.message, {
+    nodes: e.nodes,
+    source: e.source,
+    positions: e.positions,
+    path: e.path,
+    originalError: e.originalError,
+    extensions: { ...e.extensions, ...extensions },
+  });
+}
+
+/**
+ * A variable's value that graphql-js refused while coercing it (before any resolver ran): the
+ * error is located at the variable's definition, whose name is the param. Read from the node, not
+ * the message text.
+ */
+function refusedVariable(e: GraphQLError): string | undefined {
+  const node = e.nodes?.[0];
+  return !e.path && node?.kind === Kind.VARIABLE_DEFINITION ? node.variable.name.value : undefined;
 }
 
 const documentLimits: Plugin = {
@@ -106,12 +146,6 @@ const traceOperations: Plugin<Context> = {
   },
 };
 
-function defaultCode(error: GraphQLError): string {
-  if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
-  if (/^Variable "\$[^"]+" (got invalid value|of required type|of non-null type)/.test(error.message)) return 'VALIDATION_FAILED';
-  return 'GRAPHQL_VALIDATION_FAILED';
-}
-
 const MAX_MESSAGE = 300;
 
 /** graphql-js quotes a refused variable's value whole in its message: a megabyte string would come back. */
@@ -125,9 +159,11 @@ export function stampErrors(result: ExecutionResult, requestId: string): Executi
   return {
     ...result,
     errors: result.errors.map((e) => {
-      const code = (e.extensions?.code as string | undefined) ?? defaultCode(e);
-      const param =
-        e.extensions?.param ?? (code === 'VALIDATION_FAILED' ? /^Variable "\$([^"]+)"/.exec(e.message)?.[1] : undefined);
+      // Parse and validation errors got their codes where raised; what is left uncoded is a
+      // variable graphql-js refused while coercing it (or, as before, a request error of its own).
+      const variable = e.extensions?.code ? undefined : refusedVariable(e);
+      const code = (e.extensions?.code as string | undefined) ?? (variable !== undefined ? 'VALIDATION_FAILED' : 'GRAPHQL_VALIDATION_FAILED');
+      const param = e.extensions?.param ?? variable;
       return new GraphQLError(shortened(e.message), {
         nodes: e.nodes,
         source: e.source,
@@ -221,13 +257,14 @@ export function buildYoga(services: Services): HookyardYoga {
         auth !== undefined
           ? auth
           : request.headers.has('authorization')
-            ? await authenticate(request.headers.get('authorization'))
-            : await authenticateSession(request.headers.get('cookie')), // the dashboard's session
+            ? await authenticate(services.db, request.headers.get('authorization'))
+            : await authenticateSession(services.db, request.headers.get('cookie')), // the dashboard's session
       services,
     }),
     plugins: [
       jsonBodiesOnly as Plugin,
       documentLimits,
+      validationCodes,
       maxDepthPlugin({ n: LIMITS.depth, ...armor }),
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
       costLimitPlugin({ maxCost: LIMITS.cost, ...armor }),

@@ -1,12 +1,13 @@
 // The HTTP and WebSocket front: /graphql (Yoga over HTTP, graphql-ws over WebSocket on the same
 // path), GraphiQL inlined for offline use, /health and /ready. Every response has x-request-id.
+import type { PrismaClient } from '../db/client.js';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { authenticate } from '../auth/apiKeys.js';
-import type { Auth } from '../graphql/context.js';
+import type { Auth } from '../auth/apiKeys.js';
 import { type HookyardYoga, stampErrors } from '../graphql/yoga.js';
 import { createRestApi } from '../rest/router.js';
 import type { Services } from '../services.js';
@@ -109,10 +110,10 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null
 }
 
 /** The dashboard's session cookie on a socket opened by a page of this very server (no cross-site socket rides on it). */
-function sessionOfSameOrigin(req: IncomingMessage): Promise<Auth | null> {
+function sessionOfSameOrigin(db: PrismaClient, req: IncomingMessage): Promise<Auth | null> {
   const origin = req.headers.origin;
   if (origin && origin.replace(/^https?:\/\//, '') !== req.headers.host) return Promise.resolve(null);
-  return authenticateSession(req.headers.cookie);
+  return authenticateSession(db, req.headers.cookie);
 }
 
 export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { server: Server; closeWebSockets(): void } {
@@ -176,7 +177,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       return;
     }
     if (yoga && path === '/session') {
-      handleSession(req, res).catch((err: unknown) => {
+      handleSession(services.db, req, res).catch((err: unknown) => {
         services.logger.error({ err, requestId }, 'session request failed');
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error', requestId });
       });
@@ -215,7 +216,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       // An unauthenticated socket is closed (4403) before any operation runs.
       onConnect: async (ctx) => {
         const raw = param(ctx.connectionParams, 'authorization');
-        const auth = typeof raw === 'string' ? await authenticate(raw) : await sessionOfSameOrigin(ctx.extra.request);
+        const auth = typeof raw === 'string' ? await authenticate(services.db, raw) : await sessionOfSameOrigin(services.db, ctx.extra.request);
         if (!auth) return false;
         ctx.extra.auth = auth;
         return true;

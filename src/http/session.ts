@@ -1,5 +1,6 @@
 // POST /session trades an API key for the session cookie; GET /session says whether the cookie is
 // still good; DELETE /session revokes it. The dashboard's only use of the key.
+import type { PrismaClient } from '../db/client.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate } from '../auth/apiKeys.js';
 import { authenticateSession, createSession, revokeSession, SESSION_COOKIE, SESSION_TTL_MS, sessionToken } from '../auth/sessions.js';
@@ -36,14 +37,14 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
 
 const refused = { error: { code: 'UNAUTHENTICATED', message: 'that API key was not accepted' } };
 
-export async function handleSession(req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleSession(db: PrismaClient, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET') {
-    const auth = await authenticateSession(req.headers.cookie);
+    const auth = await authenticateSession(db, req.headers.cookie);
     return auth ? send(res, 200, { tenantId: auth.tenantId }) : send(res, 401, { error: { code: 'UNAUTHENTICATED', message: 'not signed in' } });
   }
   if (req.method === 'DELETE') {
     const token = sessionToken(req.headers.cookie);
-    if (token) await revokeSession(token);
+    if (token) await revokeSession(db, token);
     return send(res, 204, undefined, cookie(req, '', 0));
   }
   if (req.method !== 'POST') return send(res, 405, { error: { code: 'METHOD_NOT_ALLOWED', message: 'GET, POST or DELETE' } });
@@ -59,8 +60,8 @@ export async function handleSession(req: IncomingMessage, res: ServerResponse): 
     key = undefined;
   }
   if (typeof key !== 'string') return send(res, 400, { error: { code: 'VALIDATION_FAILED', param: 'key', message: 'send {"key": "hy_…"}' } });
-  const auth = await authenticate(key);
+  const auth = await authenticate(db, key);
   if (!auth) return send(res, 401, refused);
-  const session = await createSession(auth);
+  const session = await createSession(db, auth);
   send(res, 204, undefined, cookie(req, session.token, SESSION_TTL_MS / 1000));
 }

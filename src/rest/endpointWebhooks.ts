@@ -1,7 +1,6 @@
 // Seed 003 (`/api/v1/webhooks/{endpoint_id}/...`): single replay, replay-failed (bulk replay of
 // FAILED deliveries, oldest first, at most the cap) and test-fire. Errors keep GraphQL's codes as
 // that document names them (REPLAY_RATE_LIMITED, TEST_FIRE_RATE_LIMITED).
-import { db } from '../db/client.js';
 import { bulkReplay, replayDelivery, testFire } from '../domain/replay.js';
 import { eventType as checkEventType } from '../domain/validate.js';
 import { notFound } from '../errors.js';
@@ -18,7 +17,7 @@ const routes: Route[] = [
       const endpointId = parseId('endpoint', params.endpoint_id!, 'endpoint_id');
       const original = parseId('delivery', params.delivery_id!, 'delivery_id');
       // The path names the endpoint too: a delivery of another endpoint is not found here.
-      const owned = await db().delivery.findFirst({ where: { id: original, tenantId: auth.tenantId, endpointId }, select: { id: true } });
+      const owned = await services.db.delivery.findFirst({ where: { id: original, tenantId: auth.tenantId, endpointId }, select: { id: true } });
       if (!owned) throw notFound('delivery', original, 'delivery_id');
       const id = await replayDelivery(services, auth.tenantId, original);
       return { status: 200, body: { delivery_id: id, endpoint_id: endpointId, replayed_from: original, status: 'pending' } };

@@ -1,7 +1,6 @@
 // Seed 002 (`POST /v1/webhooks/deliveries/{delivery_id}/replay`): the new delivery as a full
 // record, FastAPI's error bodies (`422 { detail: [{ loc, msg, type }] }`, otherwise
 // `{ detail: "<message>" }`), and the key in `X-API-Key` or `Authorization: Bearer`.
-import { db } from '../db/client.js';
 import { replayDelivery } from '../domain/replay.js';
 import { parseId } from '../graphql/ids.js';
 import { iso, type Route, type Shape, statusOut } from './http.js';
@@ -13,7 +12,7 @@ const routes: Route[] = [
     rename: { id: 'delivery_id' },
     async run({ params, auth, services }) {
       const id = await replayDelivery(services, auth.tenantId, parseId('delivery', params.delivery_id!, 'delivery_id'));
-      const d = await db().delivery.findUniqueOrThrow({ where: { id } });
+      const d = await services.db.delivery.findUniqueOrThrow({ where: { id } });
       const final = d.status === 'DELIVERED' || d.status === 'FAILED';
       return {
         status: 200,

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import { DateTimeResolver } from 'graphql-scalars';
 import { HookyardError, invalid } from '../errors.js';
-import type { Auth } from '../graphql/context.js';
+import type { Auth } from '../auth/apiKeys.js';
 import type { DeliveryStatus } from '../generated/prisma/enums.js';
 import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';

@@ -47,7 +47,7 @@ export function createRestApi(services: Services): RestApi {
   async function run(req: IncomingMessage, res: ServerResponse, requestId: string, shape: Shape, route: Route | undefined, params: Record<string, string>) {
     try {
       if (!route) throw notFound('route', `${req.method} ${pathOf(req)}`, 'path');
-      const auth = await authenticate(shape.apiKey(req));
+      const auth = await authenticate(services.db, shape.apiKey(req));
       if (!auth) throw new HookyardError('UNAUTHENTICATED', 'an API key is required (Authorization: Bearer <key>)');
       const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
       send(res, await route.run({ req, requestId, params, query, auth, services }));

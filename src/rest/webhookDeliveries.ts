@@ -1,7 +1,6 @@
 // Seeds 000/001 (`/v1/webhook_deliveries`: replay, bulk_replay, list, get) and seed 004
 // (`/v1/webhook_deliveries/{id}/redeliver`), which share the path and the error envelope
 // `{ error: { type, code, message, param? }, request_id }` with GraphQL's codes in lower case.
-import { db } from '../db/client.js';
 import { bulkReplay, replayDelivery } from '../domain/replay.js';
 import { eventType as checkEventType, dateRange } from '../domain/validate.js';
 import { invalid, notFound } from '../errors.js';
@@ -103,13 +102,13 @@ const routes: Route[] = [
     path: '/v1/webhook_deliveries/:id/redeliver',
     async run({ params, auth, services }) {
       const id = await replayDelivery(services, auth.tenantId, parseId('delivery', params.id!, 'id'));
-      const d = await db().delivery.findUniqueOrThrow({
+      const d = await services.db.delivery.findUniqueOrThrow({
         where: { id },
         select: { ...DELIVERY_SELECT, endpoint: { select: { url: true } } },
       });
       // Seed 004 redelivers the same row and counts; here every replay is a new row of the same
       // event to the same endpoint, so the count is those rows.
-      const manualRetries = await db().delivery.count({
+      const manualRetries = await services.db.delivery.count({
         where: { tenantId: auth.tenantId, eventId: d.eventId, endpointId: d.endpointId, trigger: 'replay' },
       });
       return {
@@ -137,7 +136,7 @@ const routes: Route[] = [
     method: 'GET',
     path: '/v1/webhook_deliveries',
     rename: { 'query.eventType': 'event_type', 'query.createdAfter': 'created_after' },
-    async run({ query, auth, requestId }) {
+    async run({ query, auth, services, requestId }) {
       onlyFields(query, LIST_PARAMS);
       const status = optionalStatus(query.get('status') ?? undefined);
       const endpointId = query.get('subscription_id');
@@ -156,10 +155,10 @@ const routes: Route[] = [
       const after = query.get('starting_after');
       if (after !== null) {
         // Prisma pages from the cursor row's position whoever owns it; only the caller's rows may anchor a page.
-        const anchor = await db().delivery.findFirst({ where: { id: parseId('delivery', after, 'starting_after'), tenantId: auth.tenantId }, select: { id: true } });
+        const anchor = await services.db.delivery.findFirst({ where: { id: parseId('delivery', after, 'starting_after'), tenantId: auth.tenantId }, select: { id: true } });
         if (!anchor) throw invalid('starting_after', 'starting_after is not a delivery of this account');
       }
-      const rows = await db().delivery.findMany({
+      const rows = await services.db.delivery.findMany({
         where,
         orderBy: NEWEST_FIRST,
         take: limit + 1,
@@ -177,9 +176,9 @@ const routes: Route[] = [
   {
     method: 'GET',
     path: '/v1/webhook_deliveries/:id',
-    async run({ params, auth, requestId }) {
+    async run({ params, auth, services, requestId }) {
       const id = parseId('delivery', params.id!, 'id');
-      const d = await db().delivery.findFirst({ where: { id, tenantId: auth.tenantId }, select: DELIVERY_SELECT });
+      const d = await services.db.delivery.findFirst({ where: { id, tenantId: auth.tenantId }, select: DELIVERY_SELECT });
       if (!d) throw notFound('delivery', id);
       return { status: 200, body: { data: webhookDelivery(d), request_id: requestId } };
     },

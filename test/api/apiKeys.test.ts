@@ -1,7 +1,6 @@
 // API keys through the API: list, create (key shown once), revoke (refused at once on this
 // instance), tenant isolation, lastUsedAt stamped once, not per request.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateApiKey, ListApiKeys, ListEndpoints, RevokeApiKey } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
@@ -27,7 +26,7 @@ describe('API keys', () => {
     expect(page2.apiKeys.edges.map((e) => e.node.name)).toContain('bootstrap');
     const everything = JSON.stringify([page1, page2]);
     expect(everything).not.toContain(created.key);
-    const row = await db().apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } });
+    const row = await t.prisma.apiKey.findUniqueOrThrow({ where: { id: created.apiKey.id } });
     expect(everything).not.toContain(row.hash);
   });
 
@@ -69,7 +68,7 @@ describe('API keys', () => {
 
   it('stamps lastUsedAt on use, once a minute at most', async () => {
     const { key, apiKey } = (await t.ok(CreateApiKey, { name: 'stamped' })).createApiKey;
-    const stamp = async () => (await db().apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt;
+    const stamp = async () => (await t.prisma.apiKey.findUniqueOrThrow({ where: { id: apiKey.id } })).lastUsedAt;
     expect(await stamp()).toBeNull();
     await t.ok(ListEndpoints, {}, key);
     await vi.waitFor(async () => expect(await stamp()).not.toBeNull(), { timeout: 10_000 });

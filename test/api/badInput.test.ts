@@ -1,7 +1,6 @@
 // Input that used to end as INTERNAL_SERVER_ERROR (a database error or a stack overflow) gets a
 // typed error naming the field, and writes nothing.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { MAX_PAYLOAD_DEPTH } from '../../src/domain/events.js';
 import { BulkReplay, CreateEndpoint, DisableEndpoint, ListDeliveries, ListEvents, SendEvent, UpdateEndpoint } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -23,9 +22,9 @@ afterAll(async () => {
 /** Everything a refused call could have written. */
 async function snapshot() {
   const [endpoints, events, deliveries] = await Promise.all([
-    db().endpoint.findMany({ orderBy: { id: 'asc' } }),
-    db().event.count(),
-    db().delivery.count(),
+    t.prisma.endpoint.findMany({ orderBy: { id: 'asc' } }),
+    t.prisma.event.count(),
+    t.prisma.delivery.count(),
   ]);
   return { endpoints, events, deliveries };
 }

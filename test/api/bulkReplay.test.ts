@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { newId } from '../../src/ids.js';
 import { BulkReplay, CreateEndpoint, DisableEndpoint, OnDeliveryStatus, type StatusChange } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -10,7 +9,7 @@ let tenantId: string;
 // API only: nothing is sent, so the rows stay as the tests made them.
 beforeAll(async () => {
   t = await startTestApp({ env: { HOOKYARD_ROLE: 'api' } });
-  tenantId = (await db().tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
+  tenantId = (await t.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
 });
 afterAll(() => t?.stop());
 
@@ -21,7 +20,7 @@ async function endpoint() {
 /** Deliveries straight into the database, with chosen statuses, types and (colliding) creation times. */
 async function seed(endpointId: string, rows: { status: 'FAILED' | 'DELIVERED' | 'PENDING'; eventType?: string; createdAt: Date }[]) {
   const events = rows.map((r) => ({ id: newId('event'), tenantId, eventType: r.eventType ?? 'order.created', payload: {}, createdAt: r.createdAt }));
-  await db().event.createMany({ data: events });
+  await t.prisma.event.createMany({ data: events });
   const deliveries = rows.map((r, i) => ({
     id: newId('delivery'),
     tenantId,
@@ -33,12 +32,12 @@ async function seed(endpointId: string, rows: { status: 'FAILED' | 'DELIVERED' |
     nextAttemptAt: r.status === 'PENDING' ? new Date(Date.now() + 3600_000) : null,
     createdAt: r.createdAt,
   }));
-  await db().delivery.createMany({ data: deliveries });
+  await t.prisma.delivery.createMany({ data: deliveries });
   return deliveries;
 }
 
 const replaysOf = async (endpointId: string) =>
-  db().delivery.findMany({ where: { endpointId, trigger: 'replay' }, select: { replayOfId: true, status: true, id: true } });
+  t.prisma.delivery.findMany({ where: { endpointId, trigger: 'replay' }, select: { replayOfId: true, status: true, id: true } });
 
 describe('bulkReplayDeliveries', () => {
   it('pages exactly through 2,500 FAILED deliveries with colliding timestamps, oldest first, 1,000 a call', async () => {
@@ -49,10 +48,10 @@ describe('bulkReplayDeliveries', () => {
     await seed(ep, [{ status: 'DELIVERED', createdAt: new Date(base) }, { status: 'PENDING', createdAt: new Date(base) }]);
     const oldestFirst = [...failed].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1)).map((d) => d.id);
 
-    const before = await db().delivery.count();
+    const before = await t.prisma.delivery.count();
     const dry = (await t.ok(BulkReplay, { input: { endpointId: ep, dryRun: true } })).bulkReplayDeliveries;
     expect(dry).toMatchObject({ enqueued: 1000, capped: true, dryRun: true, totalMatching: 2500 });
-    expect(await db().delivery.count()).toBe(before);
+    expect(await t.prisma.delivery.count()).toBe(before);
 
     const calls: { enqueued: number; capped: boolean }[] = [];
     let cursor: { createdAfter?: string; afterDeliveryId?: string } = {};
@@ -61,7 +60,7 @@ describe('bulkReplayDeliveries', () => {
       const already = new Set((await replaysOf(ep)).map((r) => r.id));
       const res = (await t.ok(BulkReplay, { input: { endpointId: ep, ...cursor } })).bulkReplayDeliveries;
       calls.push({ enqueued: res.enqueued, capped: res.capped });
-      const fresh = (await db().delivery.findMany({ where: { endpointId: ep, trigger: 'replay' }, orderBy: { id: 'asc' } })).filter((r) => !already.has(r.id));
+      const fresh = (await t.prisma.delivery.findMany({ where: { endpointId: ep, trigger: 'replay' }, orderBy: { id: 'asc' } })).filter((r) => !already.has(r.id));
       expect(fresh.every((r) => r.status === 'PENDING')).toBe(true);
       seen.push(...fresh.map((r) => r.replayOfId!));
       if (!res.capped) break;
@@ -70,7 +69,7 @@ describe('bulkReplayDeliveries', () => {
     expect(calls).toEqual([{ enqueued: 1000, capped: true }, { enqueued: 1000, capped: true }, { enqueued: 500, capped: false }]);
     expect(seen).toEqual(oldestFirst); // none twice, none skipped, oldest first
     // The originals are untouched.
-    expect(await db().delivery.count({ where: { id: { in: failed.map((d) => d.id) }, status: 'FAILED', attemptCount: 10 } })).toBe(2500);
+    expect(await t.prisma.delivery.count({ where: { id: { in: failed.map((d) => d.id) }, status: 'FAILED', attemptCount: 10 } })).toBe(2500);
   });
 
   it('filters by status, event type and time window, and says when nothing was capped', async () => {
@@ -110,7 +109,7 @@ describe('bulkReplayDeliveries', () => {
   it('refuses disabled, foreign and malformed input, writing nothing', async () => {
     const ep = await endpoint();
     await seed(ep, [{ status: 'FAILED', createdAt: new Date() }]);
-    const before = await db().delivery.count();
+    const before = await t.prisma.delivery.count();
     const foreign = await t.gql(BulkReplay, { input: { endpointId: ep } }, t.otherKey);
     expect(foreign.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', param: 'input.endpointId' });
     const noCreatedAfter = await t.gql(BulkReplay, { input: { endpointId: ep, afterDeliveryId: newId('delivery') } });
@@ -122,7 +121,7 @@ describe('bulkReplayDeliveries', () => {
     await t.ok(DisableEndpoint, { id: ep });
     const disabled = await t.gql(BulkReplay, { input: { endpointId: ep } });
     expect(disabled.errors?.[0]?.extensions).toMatchObject({ code: 'ENDPOINT_DISABLED' });
-    expect(await db().delivery.count()).toBe(before);
+    expect(await t.prisma.delivery.count()).toBe(before);
   });
 
   it('counts and picks in one snapshot: enqueued never exceeds totalMatching while matching rows keep arriving', async () => {

@@ -1,6 +1,5 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { newId } from '../../src/ids.js';
 import {
   CreateEndpoint, DeleteEndpoint, DisableEndpoint, EnableEndpoint, GetDelivery, GetEndpoint, RotateSecret, SendEvent, OnDeliveryStatus,
@@ -31,7 +30,7 @@ async function endpointTo(url: string, input: Record<string, unknown> = {}) {
 
 async function sendTo(endpointId: string, eventType = 'test.event', payload: Record<string, unknown> = { hello: 'world' }) {
   const sent = await t.ok(SendEvent, { input: { eventType, payload } });
-  const d = await db().delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId } });
+  const d = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId } });
   return { eventId: sent.sendEvent.event.id, deliveryId: d.id };
 }
 
@@ -170,7 +169,7 @@ describe('delivering', () => {
     });
     expect(ep.disabledReason).toMatch(/410/);
     const next = await t.ok(SendEvent, { input: { eventType: 'after.gone', payload: {} } });
-    expect(await db().delivery.count({ where: { eventId: next.sendEvent.event.id, endpointId: endpoint.id } })).toBe(0);
+    expect(await t.prisma.delivery.count({ where: { eventId: next.sendEvent.event.id, endpointId: endpoint.id } })).toBe(0);
   });
 
   it('holds deliveries of a disabled endpoint and sends them once it is enabled', async () => {
@@ -181,11 +180,11 @@ describe('delivering', () => {
     await t.ok(DisableEndpoint, { id: endpoint.id, reason: 'maintenance' });
     // A delivery created before the disable, still waiting.
     const held = newId('delivery');
-    const ev = await db().event.findFirstOrThrow({ where: { deliveries: { some: { id: deliveryId } } } });
-    await db().delivery.create({ data: { id: held, tenantId: ev.tenantId, endpointId: endpoint.id, eventId: ev.id, eventType: ev.eventType } });
+    const ev = await t.prisma.event.findFirstOrThrow({ where: { deliveries: { some: { id: deliveryId } } } });
+    await t.prisma.delivery.create({ data: { id: held, tenantId: ev.tenantId, endpointId: endpoint.id, eventId: ev.id, eventType: ev.eventType } });
     t.app.services.notifyWork();
     await new Promise((r) => setTimeout(r, 400));
-    expect((await db().delivery.findUniqueOrThrow({ where: { id: held } })).status).toBe('PENDING');
+    expect((await t.prisma.delivery.findUniqueOrThrow({ where: { id: held } })).status).toBe('PENDING');
     expect(rx.received.filter((r) => r.path === path)).toHaveLength(1);
     await t.ok(EnableEndpoint, { id: endpoint.id });
     expect((await settled(held)).status).toBe('DELIVERED');
@@ -196,10 +195,10 @@ describe('delivering', () => {
     await t.ok(DisableEndpoint, { id: endpoint.id });
     const ev = await t.ok(SendEvent, { input: { eventType: 'x', payload: {} } });
     const held = newId('delivery');
-    const tenant = await db().event.findUniqueOrThrow({ where: { id: ev.sendEvent.event.id } });
-    await db().delivery.create({ data: { id: held, tenantId: tenant.tenantId, endpointId: endpoint.id, eventId: tenant.id, eventType: 'x' } });
+    const tenant = await t.prisma.event.findUniqueOrThrow({ where: { id: ev.sendEvent.event.id } });
+    await t.prisma.delivery.create({ data: { id: held, tenantId: tenant.tenantId, endpointId: endpoint.id, eventId: tenant.id, eventType: 'x' } });
     await t.ok(DeleteEndpoint, { id: endpoint.id });
-    expect(await db().delivery.findUniqueOrThrow({ where: { id: held } })).toMatchObject({ status: 'FAILED', lastError: 'endpoint deleted' });
+    expect(await t.prisma.delivery.findUniqueOrThrow({ where: { id: held } })).toMatchObject({ status: 'FAILED', lastError: 'endpoint deleted' });
   });
 
   it('keeps only the first 16 KiB of a response body', async () => {
@@ -224,7 +223,7 @@ describe('deliveryStatusChanged', () => {
     const spy = collect<StatusChange>(theirs, OnDeliveryStatus, {});
     await new Promise((r) => setTimeout(r, 200)); // subscriptions registered
     const sent = await t.ok(SendEvent, { input: { eventType: 'live.one', payload: { n: 1 } } });
-    const ids = (await db().delivery.findMany({ where: { eventId: sent.sendEvent.event.id, endpointId: { in: [a.endpoint.id, b.endpoint.id] } } })).map((d) => d.id);
+    const ids = (await t.prisma.delivery.findMany({ where: { eventId: sent.sendEvent.event.id, endpointId: { in: [a.endpoint.id, b.endpoint.id] } } })).map((d) => d.id);
     expect(ids).toHaveLength(2);
     await sub.until((items) => ids.every((id) => items.some((i) => i.deliveryStatusChanged.delivery.id === id && i.deliveryStatusChanged.status === 'DELIVERED')));
     for (const id of ids) {
@@ -271,13 +270,13 @@ describe('deliveryStatusChanged', () => {
     const { endpoint } = await endpointTo(`${rx.url}/outbox`);
     const { deliveryId, eventId } = await sendTo(endpoint.id);
     await settled(deliveryId);
-    await eventually(async () => (await db().statusOutbox.count()) === 0, 5_000, 'outbox drained');
+    await eventually(async () => (await t.prisma.statusOutbox.count()) === 0, 5_000, 'outbox drained');
     const client = wsClient(t.wsUrl, t.key);
     const sub = collect<StatusChange>(client, OnDeliveryStatus, { deliveryId });
     await new Promise((r) => setTimeout(r, 150));
-    const tenantId = (await db().tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
+    const tenantId = (await t.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
     // As left by an instance killed between its commit and its publish.
-    await db().statusOutbox.create({
+    await t.prisma.statusOutbox.create({
       data: {
         id: 'orphan-1',
         tenantId,
@@ -287,7 +286,7 @@ describe('deliveryStatusChanged', () => {
     });
     const items = await sub.until((list) => list.length >= 1, 8_000);
     expect(items[0]!.deliveryStatusChanged).toMatchObject({ previousStatus: 'SENDING', status: 'DELIVERED', delivery: { id: deliveryId } });
-    await eventually(async () => (await db().statusOutbox.count({ where: { id: 'orphan-1' } })) === 0);
+    await eventually(async () => (await t.prisma.statusOutbox.count({ where: { id: 'orphan-1' } })) === 0);
     await client.dispose();
   });
 
@@ -309,16 +308,16 @@ describe('SSRF guard at send time', () => {
     await t.stop();
     t = await startTestApp({ env: { HOOKYARD_ALLOW_PRIVATE_TARGETS: 'false', HOOKYARD_RETRY_SCHEDULE: '0s' } });
     const before = rx.received.length;
-    const tenant = await db().tenant.findUniqueOrThrow({ where: { name: 'default' } });
+    const tenant = await t.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } });
     const ids: string[] = [];
     for (const url of [`${rx.url}/literal`, `http://localhost:${rx.port}/dns`, `http://[::ffff:127.0.0.1]:${rx.port}/mapped`]) {
       // As if the URL had been saved while allowed, or its name later re-pointed at a private address.
-      const ep = await db().endpoint.create({ data: { id: newId('endpoint'), tenantId: tenant.id, url, secrets: { create: { id: newId('secret'), secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } } } });
+      const ep = await t.prisma.endpoint.create({ data: { id: newId('endpoint'), tenantId: tenant.id, url, secrets: { create: { id: newId('secret'), secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' } } } });
       ids.push(ep.id);
     }
     await t.ok(SendEvent, { input: { eventType: 'ssrf', payload: {} } });
     for (const endpointId of ids) {
-      const d = await eventually(() => db().delivery.findFirst({ where: { endpointId, status: 'FAILED' }, include: { attempts: true } }));
+      const d = await eventually(() => t.prisma.delivery.findFirst({ where: { endpointId, status: 'FAILED' }, include: { attempts: true } }));
       expect(d.attempts[0]!.error).toMatch(/^blocked target: .* is a private, loopback or link-local address$/);
     }
     expect(rx.received.length).toBe(before);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import {
   CreateEndpoint, DeleteEndpoint, DisableEndpoint, EnableEndpoint, GetEndpoint, ListEndpoints, RotateSecret, UpdateEndpoint,
 } from '../helpers/operations.js';
@@ -49,11 +48,11 @@ describe('endpoints', () => {
     [{ rateLimitPerSecond: 0 }, 'input.rateLimitPerSecond'],
     [{ description: 'x'.repeat(1001) }, 'input.description'],
   ])('rejects %j with VALIDATION_FAILED on %s, writing nothing', async (input, param) => {
-    const before = await db().endpoint.count();
+    const before = await t.prisma.endpoint.count();
     const res = await create(input);
     expect(res.data).toBeNull();
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', param });
-    expect(await db().endpoint.count()).toBe(before);
+    expect(await t.prisma.endpoint.count()).toBe(before);
   });
 
   it('updates only the given fields, and null clears the optional ones', async () => {
@@ -76,15 +75,15 @@ describe('endpoints', () => {
     const { endpoint, secret } = (await create({})).data!.createEndpoint;
     const r1 = await t.ok(RotateSecret, { id: endpoint.id, graceSeconds: 3600 });
     expect(r1.rotateEndpointSecret.secret).not.toBe(secret);
-    const rows = await db().endpointSecret.findMany({ where: { endpointId: endpoint.id }, orderBy: { createdAt: 'asc' } });
-    // Stored sealed (src/security/secretBox.ts); opened with the app's key they are the secrets returned.
-    const open = (stored: string) => t.app.services.secretBox.open(stored, endpoint.id);
-    expect(rows.map((r) => open(r.secret))).toEqual([secret, r1.rotateEndpointSecret.secret]);
+    const rows = await t.prisma.endpointSecret.findMany({ where: { endpointId: endpoint.id }, orderBy: { createdAt: 'asc' } });
+    // Stored sealed (secretBox): opened with the app's key, they are the secrets the API returned.
+    const open = (r: { secret: string }) => t.app.services.secretBox.open(r.secret, endpoint.id);
+    expect(rows.map(open)).toEqual([secret, r1.rotateEndpointSecret.secret]);
     expect(rows[0]!.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 3500_000);
     expect(rows[1]!.expiresAt).toBeNull();
     const r2 = await t.ok(RotateSecret, { id: endpoint.id, graceSeconds: 0 });
-    const active = await db().endpointSecret.findMany({ where: { endpointId: endpoint.id, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
-    expect(active.map((r) => open(r.secret))).toEqual([r2.rotateEndpointSecret.secret]);
+    const active = await t.prisma.endpointSecret.findMany({ where: { endpointId: endpoint.id, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date() } }] } });
+    expect(active.map(open)).toEqual([r2.rotateEndpointSecret.secret]);
     const bad = await t.gql(RotateSecret, { id: endpoint.id, graceSeconds: -1 });
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', param: 'graceSeconds' });
   });
@@ -108,7 +107,7 @@ describe('endpoints', () => {
       if (!page.endpoints.pageInfo.hasNextPage) break;
       after = page.endpoints.pageInfo.endCursor;
     }
-    const all = await db().endpoint.findMany({ where: { deletedAt: null, tenant: { name: 'default' } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    const all = await t.prisma.endpoint.findMany({ where: { deletedAt: null, tenant: { name: 'default' } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     expect(seen).toEqual(all.map((e) => e.id));
     const big = await t.gql(ListEndpoints, { first: 1000 });
     expect(big.errors).toBeUndefined();

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, DisableEndpoint, GetEvent, GetDelivery, GetNode, ListDeliveries, ListEvents, SendEvent } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
@@ -42,11 +41,11 @@ describe('sendEvent', () => {
   it('returns the original event for a repeated idempotency key and creates nothing', async () => {
     await endpoint([]);
     const first = await t.ok(SendEvent, { input: { eventType: 'user.signup', payload: { n: 1 }, idempotencyKey: 'signup-1' } });
-    const before = await db().delivery.count();
+    const before = await t.prisma.delivery.count();
     const again = await t.ok(SendEvent, { input: { eventType: 'user.signup', payload: { n: 2 }, idempotencyKey: 'signup-1' } });
     expect(again.sendEvent).toMatchObject({ duplicate: true, deliveriesCreated: 0 });
     expect(again.sendEvent.event).toEqual(first.sendEvent.event);
-    expect(await db().delivery.count()).toBe(before);
+    expect(await t.prisma.delivery.count()).toBe(before);
     // The key is per tenant: another tenant may use it.
     const otherTenant = await t.ok(SendEvent, { input: { eventType: 'user.signup', payload: {}, idempotencyKey: 'signup-1' } }, t.otherKey);
     expect(otherTenant.sendEvent.duplicate).toBe(false);
@@ -58,7 +57,7 @@ describe('sendEvent', () => {
       Array.from({ length: 8 }, () => t.ok(SendEvent, { input: { eventType: 'race.x', payload: {}, idempotencyKey: 'race-key' } })),
     );
     expect(new Set(results.map((r) => r.sendEvent.event.id)).size).toBe(1);
-    expect(await db().event.count({ where: { idempotencyKey: 'race-key' } })).toBe(2 - 1);
+    expect(await t.prisma.event.count({ where: { idempotencyKey: 'race-key' } })).toBe(2 - 1);
   });
 
   it.each([
@@ -73,10 +72,10 @@ describe('sendEvent', () => {
     [{ eventType: 'a', payload: { deep: [{ s: 'x\ud800' }] } }, 'VALIDATION_FAILED', 'input.payload'],
     [{ eventType: 'a', payload: { '\udc00': 1 } }, 'VALIDATION_FAILED', 'input.payload'],
   ])('rejects %j with %s, writing nothing', async (input, code, param) => {
-    const before = [await db().event.count(), await db().delivery.count()];
+    const before = [await t.prisma.event.count(), await t.prisma.delivery.count()];
     const res = await t.gql(SendEvent, { input: input as never });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code, param });
-    expect([await db().event.count(), await db().delivery.count()]).toEqual(before);
+    expect([await t.prisma.event.count(), await t.prisma.delivery.count()]).toEqual(before);
   });
 
   it('stores text that only looks like the refused characters, and paired surrogates', async () => {
@@ -118,11 +117,11 @@ describe('queries', () => {
     const forA = await collect({ endpointId: a });
     expect(forA).toHaveLength(7);
     expect(new Set(forA).size).toBe(7);
-    const rows = await db().delivery.findMany({ where: { endpointId: a }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    const rows = await t.prisma.delivery.findMany({ where: { endpointId: a }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     expect(forA).toEqual(rows.map((r) => r.id));
 
     expect(await collect({ endpointId: b, eventType: 'page.odd' })).toHaveLength(3);
-    expect(await collect({ eventId: events[0] })).toHaveLength(await db().delivery.count({ where: { eventId: events[0] } }));
+    expect(await collect({ eventId: events[0] })).toHaveLength(await t.prisma.delivery.count({ where: { eventId: events[0] } }));
     expect(await collect({ endpointId: a, status: ['PENDING'] })).toHaveLength(7);
     expect(await collect({ endpointId: a, status: ['DELIVERED', 'FAILED'] })).toHaveLength(0);
     expect(await collect({ endpointId: a, createdAfter: start.toISOString(), createdBefore: mid.toISOString() })).toHaveLength(7);
@@ -147,7 +146,7 @@ describe('queries', () => {
   it('resolves node ids of every type, and only the caller tenant ones', async () => {
     const ep = await endpoint([]);
     const sent = await t.ok(SendEvent, { input: { eventType: 'node.x', payload: {} } });
-    const dl = await db().delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId: ep } });
+    const dl = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId: ep } });
     for (const [id, typename] of [[ep, 'Endpoint'], [sent.sendEvent.event.id, 'Event'], [dl.id, 'Delivery']] as const) {
       const mine = await t.ok(GetNode, { id });
       expect(mine.node).toMatchObject({ id, __typename: typename });

@@ -3,7 +3,6 @@
 // a typed code, never INTERNAL_SERVER_ERROR or a 500, and a refused call writes nothing.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, ListDeliveries, SendEvent, UpdateEndpoint } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 
@@ -67,10 +66,10 @@ async function send(query: string, variables: unknown): Promise<Answer> {
 
 async function rows() {
   const [endpoints, events, deliveries, target] = await Promise.all([
-    db().endpoint.count(),
-    db().event.count(),
-    db().delivery.count(),
-    db().endpoint.findUniqueOrThrow({ where: { id: endpointId } }),
+    t.prisma.endpoint.count(),
+    t.prisma.event.count(),
+    t.prisma.delivery.count(),
+    t.prisma.endpoint.findUniqueOrThrow({ where: { id: endpointId } }),
   ]);
   return { endpoints, events, deliveries, target };
 }

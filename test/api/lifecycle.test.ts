@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { migrate, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { CreateEndpoint, GetEndpoint, SendEvent, UpdateEndpoint } from '../helpers/operations.js';
@@ -24,7 +23,7 @@ describe('lifecycle', () => {
 
   it('applies the migrations into Prisma history with Prisma checksums, once', async () => {
     t = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api' } });
-    const rows = await db().$queryRawUnsafe<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }[]>(
+    const rows = await t.prisma.$queryRawUnsafe<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }[]>(
       'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name',
     );
     const dirs = readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -67,7 +66,7 @@ describe('lifecycle', () => {
     await t.stop();
     expect(Date.now() - started).toBeLessThan(3000);
     t = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api' } });
-    const rows = await db().delivery.findMany({ where: { eventId: sent.sendEvent.event.id }, include: { attempts: true } });
+    const rows = await t.prisma.delivery.findMany({ where: { eventId: sent.sendEvent.event.id }, include: { attempts: true } });
     const bySlow = rows.find((r) => r.endpointId === slow)!;
     const byQuick = rows.find((r) => r.endpointId === quick)!;
     expect(byQuick).toMatchObject({ status: 'DELIVERED', attemptCount: 1 });
@@ -93,8 +92,8 @@ describe('lifecycle', () => {
     for (let i = 0; i < 20; i++) await t.ok(SendEvent, { input: { eventType: 'cap', payload: { i } } });
     const began = Date.now();
     for (let i = 0; i < 15; i++) await t.ok(SendEvent, { input: { eventType: 'limit', payload: { i } } });
-    await eventually(async () => (await db().delivery.count({ where: { endpointId: capped, status: 'DELIVERED' } })) === 20, 20_000);
-    await eventually(async () => (await db().delivery.count({ where: { endpointId: limited, status: 'DELIVERED' } })) === 15, 20_000);
+    await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: capped, status: 'DELIVERED' } })) === 20, 20_000);
+    await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: limited, status: 'DELIVERED' } })) === 15, 20_000);
     expect(maxInFlight).toBeLessThanOrEqual(3);
     expect(maxInFlight).toBeGreaterThan(1);
     const times = rx.received.filter((r) => r.path === '/limited').map((r) => r.at - began);
@@ -118,7 +117,7 @@ describe('lifecycle', () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await t.ok(CreateEndpoint, { input: { url: `${rx.url}/global${i}`, eventTypes: ['global'] } })).createEndpoint.endpoint.id);
     for (let i = 0; i < 8; i++) await t.ok(SendEvent, { input: { eventType: 'global', payload: { i } } });
-    await eventually(async () => (await db().delivery.count({ where: { endpointId: { in: ids }, status: 'DELIVERED' } })) === 24, 20_000);
+    await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: { in: ids }, status: 'DELIVERED' } })) === 24, 20_000);
     expect(maxInFlight).toBe(2);
     await t.stop();
   });
@@ -130,7 +129,7 @@ describe('lifecycle', () => {
     await t.ok(UpdateEndpoint, { id, input: { url: `${rx.url}/new` } });
     await t.stop();
     t = await startTestApp({ db: database });
-    await eventually(async () => (await db().delivery.count({ where: { endpointId: id, status: 'DELIVERED' } })) === 1);
+    await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: id, status: 'DELIVERED' } })) === 1);
     expect(rx.received.some((r) => r.path === '/new')).toBe(true);
     expect(rx.received.some((r) => r.path === '/old')).toBe(false);
     await t.stop();

@@ -2,7 +2,6 @@
 // attempt, no tenant or URL in any label, and the optional bearer token.
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { newId } from '../../src/ids.js';
 import { CreateEndpoint, GetDelivery, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -74,7 +73,7 @@ describe('GET /metrics', () => {
     rx.respond((req) => ({ status: req.path === '/metrics-bad' ? 500 : 200 }));
     const sent = await t.ok(SendEvent, { input: { eventType: 'metrics.test', payload: { n: 1 } } });
     const eventId = sent.sendEvent.event.id;
-    const deliveries = await db().delivery.findMany({ where: { eventId } });
+    const deliveries = await t.prisma.delivery.findMany({ where: { eventId } });
     expect(deliveries.map((d) => d.endpointId).sort()).toEqual([ok.id, bad.id].sort());
     // Two attempts to the failing endpoint (the schedule has two entries), one to the healthy one.
     for (const d of deliveries) {
@@ -105,12 +104,12 @@ describe('GET /metrics', () => {
   it('reports PENDING deliveries from the database', async () => {
     const ep = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/metrics-pending`, eventTypes: ['nothing.matches'] } })).createEndpoint.endpoint;
     // Written directly and due in an hour, so it stays PENDING while the gauge's cache expires.
-    const { tenantId } = (await db().endpoint.findUniqueOrThrow({ where: { id: ep.id } }));
-    const event = await db().event.create({ data: { id: newId('event'), tenantId, eventType: 'metrics.pending', payload: {} } });
-    await db().delivery.createMany({
+    const { tenantId } = (await t.prisma.endpoint.findUniqueOrThrow({ where: { id: ep.id } }));
+    const event = await t.prisma.event.create({ data: { id: newId('event'), tenantId, eventType: 'metrics.pending', payload: {} } });
+    await t.prisma.delivery.createMany({
       data: [0, 1, 2].map(() => ({ id: newId('delivery'), tenantId, endpointId: ep.id, eventId: event.id, eventType: 'metrics.pending', nextAttemptAt: new Date(Date.now() + 3_600_000) })),
     });
-    const expected = await db().delivery.count({ where: { status: 'PENDING' } });
+    const expected = await t.prisma.delivery.count({ where: { status: 'PENDING' } });
     expect(expected).toBeGreaterThanOrEqual(3);
     await eventually(async () => value((await scrape()).families, 'hookyard_deliveries_pending') === expected, 10_000, 'the pending gauge');
   });

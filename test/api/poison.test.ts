@@ -2,7 +2,6 @@
 // healthy one. The answers are sanitized before they reach a row; and an outcome the database
 // refuses anyway (simulated by a sender that hands back a raw NUL) is isolated from its batch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { createSender, type Sender } from '../../src/dispatcher/send.js';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -45,7 +44,7 @@ async function send(n: number): Promise<string[]> {
 }
 
 const statuses = async (endpointId: string, eventIds: string[]) =>
-  db().delivery.findMany({ where: { endpointId, eventId: { in: eventIds } }, include: { attempts: true } });
+  t.prisma.delivery.findMany({ where: { endpointId, eventId: { in: eventIds } }, include: { attempts: true } });
 
 describe('outcomes a receiver poisons', () => {
   it('stores NUL and invalid UTF-8 answers sanitized, and never holds up a healthy endpoint', async () => {

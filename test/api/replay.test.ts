@@ -1,9 +1,8 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { newId } from '../../src/ids.js';
 import {
-  CreateEndpoint, DeliveryReplays, DisableEndpoint, EnableEndpoint, GetDelivery, GetEvent, OnDeliveryStatus, ReplayDelivery, SendEvent,
+  CreateEndpoint, DeliveryLists, DeliveryReplays, DisableEndpoint, EnableEndpoint, GetDelivery, GetEvent, OnDeliveryStatus, ReplayDelivery, SendEvent,
   TestFire, BulkReplay, type StatusChange,
 } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -26,8 +25,9 @@ async function failedDelivery(path: string) {
   rx.respond((req) => (req.path === path && fail ? { status: 500 } : { status: 200 }));
   const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}${path}`, eventTypes: [path.slice(1)] } });
   const sent = await t.ok(SendEvent, { input: { eventType: path.slice(1), payload: { order: 7 } } });
-  const d = await db().delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id } });
-  await eventually(async () => (await db().delivery.findUniqueOrThrow({ where: { id: d.id } })).status === 'FAILED');
+  // This endpoint's delivery: endpoints made by earlier tests without a filter get the event too.
+  const d = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId: createEndpoint.endpoint.id } });
+  await eventually(async () => (await t.prisma.delivery.findUniqueOrThrow({ where: { id: d.id } })).status === 'FAILED');
   fail = false;
   return { endpoint: createEndpoint.endpoint, secret: createEndpoint.secret, deliveryId: d.id, eventId: sent.sendEvent.event.id };
 }
@@ -41,7 +41,7 @@ const settled = (id: string) =>
 describe('replayDelivery', () => {
   it('creates a fresh delivery: new delivery id, same webhook-id, valid signature; the original is untouched', async () => {
     const { deliveryId, eventId, secret, endpoint } = await failedDelivery('/replay.one');
-    const before = await db().delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
+    const before = await t.prisma.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
     const client = wsClient(t.wsUrl, t.key);
     const live = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: endpoint.id });
     await new Promise((r) => setTimeout(r, 150));
@@ -56,7 +56,7 @@ describe('replayDelivery', () => {
     expect(done.status).toBe('DELIVERED');
     expect(done.attempts[0]).toMatchObject({ trigger: 'replay', attemptNumber: 1 });
 
-    const after = await db().delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
+    const after = await t.prisma.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
     // Only the mark that a newer delivery of the pair exists.
     expect(after).toEqual({ ...before, supersededById: replay.id });
     const req = rx.received.filter((r) => r.path === '/replay.one').at(-1)!;
@@ -84,7 +84,7 @@ describe('replayDelivery', () => {
   it('refuses a disabled endpoint with ENDPOINT_DISABLED, and unknown or foreign ids with NOT_FOUND', async () => {
     const { deliveryId, endpoint } = await failedDelivery('/replay.refuse');
     await t.ok(DisableEndpoint, { id: endpoint.id, reason: 'down for maintenance' });
-    const before = await db().delivery.count();
+    const before = await t.prisma.delivery.count();
     const disabled = await t.gql(ReplayDelivery, { id: deliveryId });
     expect(disabled.errors?.[0]?.extensions).toMatchObject({ code: 'ENDPOINT_DISABLED' });
     expect(disabled.errors?.[0]?.message).toContain('down for maintenance');
@@ -94,7 +94,7 @@ describe('replayDelivery', () => {
     expect(unknown.errors?.[0]?.extensions.code).toBe('NOT_FOUND');
     const malformed = await t.gql(ReplayDelivery, { id: 'dlv_nope' });
     expect(malformed.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', param: 'id' });
-    expect(await db().delivery.count()).toBe(before);
+    expect(await t.prisma.delivery.count()).toBe(before);
     await t.ok(EnableEndpoint, { id: endpoint.id });
   });
 
@@ -150,5 +150,30 @@ describe('testFireEndpoint', () => {
     expect((await t.gql(TestFire, { id: 'ep_x', eventType: 'x' })).errors?.[0]?.extensions.code).toBe('VALIDATION_FAILED');
     await t.ok(DisableEndpoint, { id });
     expect((await t.gql(TestFire, { id, eventType: 'x' })).errors?.[0]?.extensions.code).toBe('ENDPOINT_DISABLED');
+  });
+});
+
+describe('a delivery\'s attempts and replays', () => {
+  it('are bounded lists: 50 by default, `first` up to 100, a negative `first` refused', async () => {
+    const { deliveryId } = await failedDelivery('/lists.bounded');
+    // 120 attempts on record (more than any schedule makes), written directly.
+    await t.prisma.deliveryAttempt.createMany({
+      data: Array.from({ length: 119 }, (_, i) => ({ id: newId('attempt'), deliveryId, attemptNumber: i + 2, trigger: 'retry', startedAt: new Date() })),
+    });
+    const replayIds: string[] = [];
+    for (let i = 0; i < 3; i++) replayIds.push((await t.ok(ReplayDelivery, { id: deliveryId })).replayDelivery.id);
+
+    const byDefault = (await t.ok(DeliveryLists, { id: deliveryId })).delivery!;
+    expect(byDefault.attempts.map((a) => a.attemptNumber)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(byDefault.replays.map((r) => r.id)).toEqual(replayIds);
+
+    const sized = (await t.ok(DeliveryLists, { id: deliveryId, attempts: 1000, replays: 2 })).delivery!;
+    expect(sized.attempts).toHaveLength(100);
+    expect(sized.attempts.at(-1)!.attemptNumber).toBe(100);
+    expect(sized.replays.map((r) => r.id)).toEqual(replayIds.slice(0, 2));
+    expect((await t.ok(DeliveryLists, { id: deliveryId, attempts: 0, replays: 0 })).delivery).toMatchObject({ attempts: [], replays: [] });
+
+    const refused = await t.gql(DeliveryLists, { id: deliveryId, attempts: -1 });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', param: 'first' });
   });
 });

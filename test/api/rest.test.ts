@@ -4,7 +4,6 @@
 import { validate, compileErrors } from '@readme/openapi-parser';
 import type { Middleware } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { newId } from '../../src/ids.js';
 import { openApiDocument } from '../../src/rest/openapi.js';
 import { restRoutes } from '../../src/rest/router.js';
@@ -28,7 +27,7 @@ beforeAll(async () => {
     },
   });
   rx = await startReceiver();
-  tenantId = (await db().tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
+  tenantId = (await t.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
   checker = await documentChecker();
 });
 afterAll(async () => {
@@ -49,12 +48,12 @@ async function endpoint(name: string) {
 /** FAILED deliveries written straight to the database (nothing retries them), oldest first. */
 async function failed(endpointId: string, eventType: string, createdAt: Date[]) {
   const events = createdAt.map((at) => ({ id: newId('event'), tenantId, eventType, payload: { n: at.getTime() }, createdAt: at }));
-  await db().event.createMany({ data: events });
+  await t.prisma.event.createMany({ data: events });
   const rows = createdAt.map((at, i) => ({
     id: newId('delivery'), tenantId, endpointId, eventId: events[i]!.id, eventType, status: 'FAILED' as const,
     attemptCount: 10, nextAttemptAt: null, lastAttemptAt: at, lastResponseStatus: 503, lastError: 'HTTP 503', createdAt: at,
   }));
-  await db().delivery.createMany({ data: rows });
+  await t.prisma.delivery.createMany({ data: rows });
   return rows;
 }
 
@@ -93,10 +92,10 @@ describe('seed 001: POST /v1/webhook_deliveries/{id}/replay', () => {
       request_id: response.headers.get('x-request-id'),
     });
     expect(data!.data.id).not.toBe(original!.id);
-    const row = await db().delivery.findUniqueOrThrow({ where: { id: data!.data.id } });
+    const row = await t.prisma.delivery.findUniqueOrThrow({ where: { id: data!.data.id } });
     expect(row).toMatchObject({ replayOfId: original!.id, trigger: 'replay', eventId: original!.eventId, endpointId: ep.id });
     expect((await received(data!.data.id)).headers['webhook-id']).toBe(original!.eventId);
-    expect(await db().delivery.findUniqueOrThrow({ where: { id: original!.id } })).toMatchObject({ status: 'FAILED', attemptCount: 10 });
+    expect(await t.prisma.delivery.findUniqueOrThrow({ where: { id: original!.id } })).toMatchObject({ status: 'FAILED', attemptCount: 10 });
   });
 
   it('answers each error class in the seed envelope: 400 with param, 401, 404 (also for another tenant), 409, 429 with Retry-After (the limit GraphQL counts too)', async () => {
@@ -122,7 +121,7 @@ describe('seed 001: POST /v1/webhook_deliveries/{id}/replay', () => {
     expect(foreign.response.status).toBe(404);
     expect(foreign.error?.error.code).toBe('not_found');
 
-    const before = await db().delivery.count({ where: { endpointId: ep.id } });
+    const before = await t.prisma.delivery.count({ where: { endpointId: ep.id } });
     // One limit per endpoint whichever API replays: the last allowed replay goes through GraphQL.
     for (let i = 0; i < LIMITS.replays - 1; i++) expect((await replay(d!.id)).response.status).toBe(200);
     await t.ok(ReplayDelivery, { id: d!.id });
@@ -136,7 +135,7 @@ describe('seed 001: POST /v1/webhook_deliveries/{id}/replay', () => {
     const disabled = await replay(d!.id);
     expect(disabled.response.status).toBe(409);
     expect(disabled.error?.error).toMatchObject({ type: 'invalid_request_error', code: 'endpoint_disabled' });
-    expect(await db().delivery.count({ where: { endpointId: ep.id } })).toBe(before + LIMITS.replays);
+    expect(await t.prisma.delivery.count({ where: { endpointId: ep.id } })).toBe(before + LIMITS.replays);
   });
 });
 
@@ -152,7 +151,7 @@ describe('seed 000: POST /v1/webhook_deliveries/bulk_replay', () => {
     });
     expect(response.status).toBe(200);
     expect(data).toEqual({ data: { enqueued: LIMITS.bulkCap, capped: true }, request_id: response.headers.get('x-request-id') });
-    const replays = await db().delivery.findMany({ where: { endpointId: ep.id, trigger: 'replay' }, select: { replayOfId: true } });
+    const replays = await t.prisma.delivery.findMany({ where: { endpointId: ep.id, trigger: 'replay' }, select: { replayOfId: true } });
     expect(replays.map((r) => r.replayOfId).sort()).toEqual(rows.slice(0, LIMITS.bulkCap).map((r) => r.id).sort());
 
     // `exhausted` is the seeds' word for failed; the window leaves two rows: not capped.
@@ -407,7 +406,7 @@ describe('seed 003: /api/v1/webhooks/{endpoint_id}/…', () => {
     });
     expect(response.status).toBe(200);
     expect(data).toEqual({ queued: LIMITS.bulkCap, endpoint_id: ep.id });
-    const replays = await db().delivery.findMany({ where: { endpointId: ep.id, trigger: 'replay' }, select: { replayOfId: true } });
+    const replays = await t.prisma.delivery.findMany({ where: { endpointId: ep.id, trigger: 'replay' }, select: { replayOfId: true } });
     expect(replays.map((r) => r.replayOfId).sort()).toEqual([rows[1]!.id, rows[2]!.id].sort());
     // Without a body: every failed delivery, still capped.
     const all = await api().POST('/api/v1/webhooks/{endpoint_id}/replay-failed', { params: { path: { endpoint_id: ep.id } } });
@@ -447,7 +446,7 @@ describe('seed 003: /api/v1/webhooks/{endpoint_id}/…', () => {
 describe('REST routing', () => {
   it('masks an unexpected failure as 500 in the seed envelope and logs it with the request id', async () => {
     const errorLog = vi.spyOn(t.app.logger, 'error');
-    const read = vi.spyOn(db().delivery, 'findFirst').mockRejectedValueOnce(new Error('connection to 10.1.2.3 lost'));
+    const read = vi.spyOn(t.prisma.delivery, 'findFirst').mockRejectedValueOnce(new Error('connection to 10.1.2.3 lost'));
     const res = await api().GET('/v1/webhook_deliveries/{id}', { params: { path: { id: newId('delivery') } } });
     read.mockRestore();
     expect(res.response.status).toBe(500);

@@ -1,7 +1,6 @@
 // HOOKYARD_RETRY_SCHEDULE: entry i is the delay before attempt i + 1, the first one included; due
 // times are taken on the database's clock.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, ReplayDelivery, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -28,7 +27,7 @@ async function setup(schedule: string, env: Record<string, string> = {}) {
   const endpointId = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}${path}` } })).createEndpoint.endpoint.id;
   const send = async () => {
     const eventId = (await t.ok(SendEvent, { input: { eventType: 'schedule.test', payload: {} } })).sendEvent.event.id;
-    return db().delivery.findFirstOrThrow({ where: { eventId, endpointId } });
+    return t.prisma.delivery.findFirstOrThrow({ where: { eventId, endpointId } });
   };
   const requests = () => rx.received.filter((r) => r.path === path);
   return { t, send, requests };
@@ -46,7 +45,7 @@ describe('retry schedule', () => {
     expect(ms(created.nextAttemptAt!, created.createdAt)).toBeLessThanOrEqual(2400);
 
     const settled = await eventually(async () => {
-      const d = await db().delivery.findUniqueOrThrow({ where: { id: created.id } });
+      const d = await t.prisma.delivery.findUniqueOrThrow({ where: { id: created.id } });
       return d.status === 'FAILED' && d;
     }, 15_000, 'the delivery to fail');
     expect(settled.attemptCount).toBe(2);
@@ -57,15 +56,15 @@ describe('retry schedule', () => {
     expect(second!.at - first!.at).toBeGreaterThanOrEqual(800);
     // A replay waits entry 0 too.
     const replayId = (await t.ok(ReplayDelivery, { id: created.id })).replayDelivery.id;
-    const replay = await db().delivery.findUniqueOrThrow({ where: { id: replayId } });
+    const replay = await t.prisma.delivery.findUniqueOrThrow({ where: { id: replayId } });
     expect(ms(replay.nextAttemptAt!, replay.createdAt)).toBeGreaterThanOrEqual(1600);
   });
 
   it('schedules a retry by entry 1 on the database clock after a failed first attempt', async () => {
-    const { send } = await setup('0s,30s');
+    const { t, send } = await setup('0s,30s');
     const created = await send();
     const pending = await eventually(async () => {
-      const d = await db().delivery.findUniqueOrThrow({ where: { id: created.id } });
+      const d = await t.prisma.delivery.findUniqueOrThrow({ where: { id: created.id } });
       return d.attemptCount === 1 && d.status === 'PENDING' && d;
     }, 10_000, 'the first attempt');
     // updatedAt is the database's now() of the statement that set nextAttemptAt.
@@ -84,10 +83,10 @@ describe('retry schedule', () => {
   });
 
   it('with a single entry, the first failure is final', async () => {
-    const { send, requests } = await setup('0s');
+    const { t, send, requests } = await setup('0s');
     const created = await send();
     const d = await eventually(async () => {
-      const row = await db().delivery.findUniqueOrThrow({ where: { id: created.id } });
+      const row = await t.prisma.delivery.findUniqueOrThrow({ where: { id: created.id } });
       return row.status !== 'PENDING' && row.status !== 'SENDING' && row;
     }, 10_000, 'the delivery to settle');
     expect(d).toMatchObject({ status: 'FAILED', attemptCount: 1, nextAttemptAt: null });

@@ -4,7 +4,6 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { openSecretBox } from '../../src/security/secretKeys.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -26,14 +25,14 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function storedSecrets(endpointId: string): Promise<string[]> {
-  return (await db().endpointSecret.findMany({ where: { endpointId }, orderBy: { createdAt: 'asc' } })).map((s) => s.secret);
+async function storedSecrets(t: TestApp, endpointId: string): Promise<string[]> {
+  return (await t.prisma.endpointSecret.findMany({ where: { endpointId }, orderBy: { createdAt: 'asc' } })).map((s) => s.secret);
 }
 
 /** Sends an event to the endpoint and checks the webhook it received against `secret`. */
 async function verifiedDelivery(t: TestApp, endpointId: string, path: string, secret: string): Promise<void> {
   const sent = await t.ok(SendEvent, { input: { eventType: 'secret.check', payload: { path } } });
-  const delivery = await db().delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId } });
+  const delivery = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId } });
   await eventually(async () => (await t.ok(GetDelivery, { id: delivery.id })).delivery?.status === 'DELIVERED', 10_000, 'delivery');
   const req = rx.received.filter((r) => r.path === path).at(-1)!;
   const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) };
@@ -51,16 +50,16 @@ describe('signing secrets at rest', () => {
       endpointId = created.endpoint.id;
       const rotated = (await t.ok(RotateSecret, { id: endpointId, graceSeconds: 3600 })).rotateEndpointSecret;
       secret = rotated.secret;
-      const rows = await storedSecrets(endpointId);
+      const rows = await storedSecrets(t, endpointId);
       expect(rows).toHaveLength(2);
       for (const row of rows) expect(row).toMatch(/^enc:v1:[0-9a-f]{8}:/);
-      const dump = JSON.stringify(await db().endpointSecret.findMany());
+      const dump = JSON.stringify(await t.prisma.endpointSecret.findMany());
       expect(dump).not.toContain('whsec_');
       expect(dump).not.toContain(created.secret.slice(6));
       await verifiedDelivery(t, endpointId, '/sealed', secret);
       await verifiedDelivery(t, endpointId, '/sealed', created.secret); // still within the grace period
       // A row from before encryption existed, written in clear.
-      await db().endpointSecret.create({ data: { id: 'sec_legacy_plain', endpointId, secret: 'whsec_bGVnYWN5LXNlY3JldC1ieXRlcy0wMTIz' } });
+      await t.prisma.endpointSecret.create({ data: { id: 'sec_legacy_plain', endpointId, secret: 'whsec_bGVnYWN5LXNlY3JldC1ieXRlcy0wMTIz' } });
     } finally {
       await t.stop();
     }
@@ -68,7 +67,7 @@ describe('signing secrets at rest', () => {
     // 2. Key B first, A still accepted: every row is re-sealed under B at start, the clear one too.
     t = await startTestApp({ db: database, env: { HOOKYARD_ENCRYPTION_KEY: `${KEY_B},${KEY_A}` } });
     try {
-      const rows = await storedSecrets(endpointId);
+      const rows = await storedSecrets(t, endpointId);
       expect(rows).toHaveLength(3);
       const kids = new Set(rows.map((r) => r.split(':')[2]));
       expect(kids.size).toBe(1);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, GetDelivery, ListEndpoints, SendEvent } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { collect, wsClient } from '../helpers/ws.js';
@@ -33,7 +32,7 @@ describe('authentication', () => {
   });
 
   it('stores API keys hashed only', async () => {
-    const rows = await db().apiKey.findMany();
+    const rows = await t.prisma.apiKey.findMany();
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(row.hash).toMatch(/^[0-9a-f]{64}$/);
@@ -88,6 +87,22 @@ describe('request ids and errors', () => {
     expect(body.errors[0]!.extensions).toMatchObject({ code, requestId: expect.any(String) });
   });
 
+  it.each([
+    ['a syntax error', 'subscription { deliveryStatusChanged( }', 'GRAPHQL_PARSE_FAILED'],
+    ['an unknown field', 'subscription { nope }', 'GRAPHQL_VALIDATION_FAILED'],
+  ])('gives %s over graphql-ws the same code as over HTTP', async (_what, query, code) => {
+    // No HTTP request here, so Yoga's own parse-error code does not apply: the code is given where the error is raised.
+    const client = wsClient(t.wsUrl, t.key);
+    try {
+      const errors = await new Promise<{ extensions?: Record<string, unknown> }[]>((resolve, reject) => {
+        client.subscribe({ query }, { next: () => reject(new Error('unexpected result')), error: (e) => resolve(e as never), complete: () => {} });
+      });
+      expect(errors[0]!.extensions).toMatchObject({ code, requestId: expect.any(String) });
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('rejects deep, alias-bomb and huge queries with QUERY_TOO_COMPLEX before running them', async () => {
     const deep = `{ deliveries { edges { node { endpoint { deliveries { edges { node { event { deliveries { edges { node { endpoint { deliveries { edges { node { id } } } } } } } } } } } } } } } }`;
     const aliases = `{ ${Array.from({ length: 50 }, (_, i) => `a${i}: endpoints(first: 100) { edges { node { id } } }`).join(' ')} }`;
@@ -115,16 +130,16 @@ describe('request ids and errors', () => {
   it('masks unexpected errors: no stack, no SQL, a code and the request id', async () => {
     const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: 'http://127.0.0.1:1234/x' } });
     const sent = await t.ok(SendEvent, { input: { eventType: 'mask.me', payload: {} } });
-    const delivery = await db().delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId: createEndpoint.endpoint.id } });
+    const delivery = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId: createEndpoint.endpoint.id } });
     // Break the database under the API: the resolver's query fails in a way nobody planned for.
-    await db().$executeRawUnsafe('ALTER TABLE "DeliveryAttempt" RENAME TO "DeliveryAttemptGone"');
+    await t.prisma.$executeRawUnsafe('ALTER TABLE "DeliveryAttempt" RENAME TO "DeliveryAttemptGone"');
     try {
       const res = await t.gql(GetDelivery, { id: delivery.id });
       expect(res.errors?.[0]?.message).toBe('Unexpected error.');
       expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', requestId: expect.any(String) });
       expect(JSON.stringify(res)).not.toMatch(/DeliveryAttempt|prisma|SELECT|\.ts:/i);
     } finally {
-      await db().$executeRawUnsafe('ALTER TABLE "DeliveryAttemptGone" RENAME TO "DeliveryAttempt"');
+      await t.prisma.$executeRawUnsafe('ALTER TABLE "DeliveryAttemptGone" RENAME TO "DeliveryAttempt"');
     }
   });
 });

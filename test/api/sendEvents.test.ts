@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, DisableEndpoint, SendEvent, SendEvents, UpdateEndpoint } from '../helpers/operations.js';
 import type { SendEventInput } from '../../src/generated/gql/graphql.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -42,7 +41,7 @@ describe('sendEvents', () => {
     };
     // Even inputs match both endpoints (order.*), odd ones only the catch-all.
     const inputs = Array.from({ length: 100 }, (_, i): SendEventInput => bad[i]?.input ?? { eventType: i % 2 === 0 ? 'order.created' : 'user.created', payload: { i } });
-    const before = await db().event.count();
+    const before = await t.prisma.event.count();
 
     const { sendEvents } = await t.ok(SendEvents, { inputs });
     expect(sendEvents.results).toHaveLength(100);
@@ -60,9 +59,9 @@ describe('sendEvents', () => {
       }
     }
     expect(sendEvents.results.map((r) => r.index)).toEqual(inputs.map((_, i) => i));
-    expect(await db().event.count()).toBe(before + 95);
+    expect(await t.prisma.event.count()).toBe(before + 95);
     const ids = sendEvents.results.flatMap((r) => (r.event ? [r.event.id] : []));
-    const deliveries = await db().delivery.findMany({ where: { eventId: { in: ids } }, select: { eventId: true, endpointId: true } });
+    const deliveries = await t.prisma.delivery.findMany({ where: { eventId: { in: ids } }, select: { eventId: true, endpointId: true } });
     expect(deliveries).toHaveLength(95 + 46); // 95 to the catch-all, the 46 good even ones to order.*
     expect(deliveries.filter((d) => d.endpointId === orders)).toHaveLength(46);
     expect(deliveries.filter((d) => d.endpointId === all)).toHaveLength(95);
@@ -85,7 +84,7 @@ describe('sendEvents', () => {
     expect(d!.duplicate).toBe(false);
 
     const single = await t.ok(SendEvent, { input: { eventType: 'k.e', payload: { n: 5 }, idempotencyKey: 'batch-k3' } });
-    const deliveriesBefore = await db().delivery.count();
+    const deliveriesBefore = await t.prisma.delivery.count();
     const again = await t.ok(SendEvents, {
       inputs: [
         { eventType: 'k.x', payload: { n: 9 }, idempotencyKey: 'batch-k2' },
@@ -97,15 +96,15 @@ describe('sendEvents', () => {
     expect(x).toMatchObject({ duplicate: true, deliveriesCreated: 0, event: { id: b!.event!.id, eventType: 'k.b', payload: { n: 2 } } });
     expect(y).toMatchObject({ duplicate: true, deliveriesCreated: 0, event: { id: single.sendEvent.event.id, eventType: 'k.e' } });
     expect(z!.duplicate).toBe(false);
-    expect(await db().delivery.count()).toBe(deliveriesBefore + z!.deliveriesCreated);
-    expect(await db().event.count({ where: { idempotencyKey: { in: ['batch-k1', 'batch-k2', 'batch-k3', 'batch-k4'] } } })).toBe(4);
+    expect(await t.prisma.delivery.count()).toBe(deliveriesBefore + z!.deliveriesCreated);
+    expect(await t.prisma.event.count({ where: { idempotencyKey: { in: ['batch-k1', 'batch-k2', 'batch-k3', 'batch-k4'] } } })).toBe(4);
   });
 
   it('refuses more than 100 inputs and stores nothing', async () => {
-    const before = await db().event.count();
+    const before = await t.prisma.event.count();
     const res = await t.gql(SendEvents, { inputs: Array.from({ length: 101 }, (_, i) => ({ eventType: 'too.many', payload: { i } })) });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', param: 'inputs' });
-    expect(await db().event.count()).toBe(before);
+    expect(await t.prisma.event.count()).toBe(before);
   });
 
   it('stays within the caller’s tenant: its endpoints, its keys', async () => {
@@ -114,8 +113,8 @@ describe('sendEvents', () => {
     const other = await t.ok(SendEvents, { inputs: [{ eventType: 'iso.x', payload: {}, idempotencyKey: 'iso-key' }] }, t.otherKey);
     // The other tenant has no endpoints, and the key is its own.
     expect(other.sendEvents.results[0]).toMatchObject({ duplicate: false, deliveriesCreated: 0, error: null });
-    const row = await db().event.findUniqueOrThrow({ where: { id: other.sendEvents.results[0]!.event!.id } });
-    expect(row.tenantId).not.toBe((await db().event.findFirstOrThrow({ where: { idempotencyKey: 'iso-key', NOT: { id: row.id } } })).tenantId);
+    const row = await t.prisma.event.findUniqueOrThrow({ where: { id: other.sendEvents.results[0]!.event!.id } });
+    expect(row.tenantId).not.toBe((await t.prisma.event.findFirstOrThrow({ where: { idempotencyKey: 'iso-key', NOT: { id: row.id } } })).tenantId);
   });
 
   it('fans out to an endpoint created, re-filtered or enabled a moment before (the endpoint cache is evicted)', async () => {
@@ -133,18 +132,18 @@ describe('sendEvents', () => {
   });
 
   it('delivers every delivery it created to a real receiver', async () => {
-    await db().endpoint.updateMany({ data: { status: 'DISABLED', disabledReason: 'earlier test' } });
+    await t.prisma.endpoint.updateMany({ data: { status: 'DISABLED', disabledReason: 'earlier test' } });
     // Their own path: deliveries of the earlier tests may still be arriving.
     const eps = [await endpoint(['deliver.*'], undefined, '/deliver'), await endpoint([], undefined, '/deliver')];
     const { sendEvents } = await t.ok(SendEvents, { inputs: Array.from({ length: 50 }, (_, i) => ({ eventType: 'deliver.x', payload: { i } })) });
     expect(sendEvents.results.every((r) => r.deliveriesCreated === 2)).toBe(true);
     const eventIds = sendEvents.results.map((r) => r.event!.id);
-    const created = await db().delivery.findMany({ where: { eventId: { in: eventIds } }, select: { id: true, endpointId: true } });
+    const created = await t.prisma.delivery.findMany({ where: { eventId: { in: eventIds } }, select: { id: true, endpointId: true } });
     expect(created).toHaveLength(100);
     expect(new Set(created.map((d) => d.endpointId))).toEqual(new Set(eps));
     const mine = () => rx.received.filter((r) => r.path === '/deliver');
     await expect.poll(() => mine().length, { timeout: 60_000 }).toBeGreaterThanOrEqual(100);
     expect(new Set(mine().map((r) => r.headers['x-hookyard-delivery-id']))).toEqual(new Set(created.map((d) => d.id)));
-    await expect.poll(() => db().delivery.count({ where: { eventId: { in: eventIds }, status: 'DELIVERED' } }), { timeout: 30_000 }).toBe(100);
+    await expect.poll(() => t.prisma.delivery.count({ where: { eventId: { in: eventIds }, status: 'DELIVERED' } }), { timeout: 30_000 }).toBe(100);
   });
 });

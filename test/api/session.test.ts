@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, ListEndpoints } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { collect, wsClient } from '../helpers/ws.js';
@@ -42,9 +41,9 @@ describe('dashboard sessions', () => {
     const setCookie = res.headers.get('set-cookie')!;
     expect(setCookie).toMatch(/^hookyard_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
     const token = cookieOf(res).split('=')[1]!;
-    const row = await db().dashboardSession.findUniqueOrThrow({ where: { id: createHash('sha256').update(token).digest('hex') } });
+    const row = await t.prisma.dashboardSession.findUniqueOrThrow({ where: { id: createHash('sha256').update(token).digest('hex') } });
     expect(Math.abs(row.expiresAt.getTime() - Date.now() - 12 * 3600_000)).toBeLessThan(60_000);
-    expect(await db().dashboardSession.count({ where: { id: token } })).toBe(0);
+    expect(await t.prisma.dashboardSession.count({ where: { id: token } })).toBe(0);
     // Behind an https proxy the cookie is Secure.
     expect((await signIn(t.key, { 'x-forwarded-proto': 'https' })).headers.get('set-cookie')).toMatch(/; Secure$/);
   });
@@ -55,7 +54,7 @@ describe('dashboard sessions', () => {
     await t.ok(CreateEndpoint, { input: { url: 'https://theirs.example.com/in' } }, t.otherKey);
     const res = (await withCookie(cookie)) as { data: { endpoints: { edges: { node: { id: string } }[] } } };
     expect(res.data.endpoints.edges.map((e) => e.node.id)).toContain(mine);
-    expect(res.data.endpoints.edges).toHaveLength((await db().endpoint.count({ where: { tenant: { name: 'default' }, deletedAt: null } })));
+    expect(res.data.endpoints.edges).toHaveLength((await t.prisma.endpoint.count({ where: { tenant: { name: 'default' }, deletedAt: null } })));
 
     const host = new URL(t.url).host;
     const socket = (origin: string) =>
@@ -92,12 +91,12 @@ describe('dashboard sessions', () => {
 
     const expiring = cookieOf(await signIn(t.key));
     expect((await fetch(`${t.url}/session`, { headers: { cookie: expiring } })).status).toBe(200);
-    await db().dashboardSession.updateMany({ data: { expiresAt: new Date(Date.now() - 1000) } });
+    await t.prisma.dashboardSession.updateMany({ data: { expiresAt: new Date(Date.now() - 1000) } });
     expect((await withCookie(expiring)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
 
     const revoked = cookieOf(await signIn(t.otherKey));
     expect((await withCookie(revoked)).data).toBeTruthy();
-    await db().apiKey.updateMany({ where: { tenant: { name: 'intruder' } }, data: { revokedAt: new Date() } });
+    await t.prisma.apiKey.updateMany({ where: { tenant: { name: 'intruder' } }, data: { revokedAt: new Date() } });
     expect((await withCookie(revoked)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
   });
 });

@@ -1,6 +1,5 @@
 // deliveryStats: per-bucket counts by outcome, scoped to the tenant, bounded, typed refusals.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { graphql } from '../../src/generated/gql/gql.js';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -27,7 +26,7 @@ describe('deliveryStats', () => {
     await t.ok(SendEvent, { input: { eventType: 'order.paid', payload: {} } }, t.otherKey);
     // 6 deliveries (3 per endpoint), spread over two one-minute buckets, one of each outcome.
     const since = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000);
-    const rows = await db().delivery.findMany({ where: { endpointId: { in: [a, b] } }, orderBy: { id: 'asc' } });
+    const rows = await t.prisma.delivery.findMany({ where: { endpointId: { in: [a, b] } }, orderBy: { id: 'asc' } });
     expect(rows).toHaveLength(6);
     const plan: [string, Date][] = [
       ['DELIVERED', new Date(since.getTime() + 5_000)],
@@ -39,9 +38,9 @@ describe('deliveryStats', () => {
     ];
     for (const [i, row] of rows.entries()) {
       const [status, createdAt] = plan[i]!;
-      await db().delivery.update({ where: { id: row.id }, data: { status: status as 'PENDING', createdAt } });
+      await t.prisma.delivery.update({ where: { id: row.id }, data: { status: status as 'PENDING', createdAt } });
     }
-    await db().delivery.updateMany({ where: { endpointId: other }, data: { createdAt: new Date(since.getTime() + 5_000) } });
+    await t.prisma.delivery.updateMany({ where: { endpointId: other }, data: { createdAt: new Date(since.getTime() + 5_000) } });
 
     const all = (await t.ok(Stats, { since: since.toISOString(), bucketSeconds: 60 })).deliveryStats;
     expect(all).toEqual([

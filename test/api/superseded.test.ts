@@ -2,7 +2,6 @@
 // replay skips older ones unless asked, supersededBy names the newest replay, and the deliveries
 // filter tells current from superseded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { graphql } from '../../src/generated/gql/gql.js';
 import { CreateEndpoint, ReplayDelivery, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -40,7 +39,7 @@ afterAll(async () => {
 
 const settled = (id: string) =>
   eventually(async () => {
-    const d = await db().delivery.findUniqueOrThrow({ where: { id } });
+    const d = await t.prisma.delivery.findUniqueOrThrow({ where: { id } });
     return d.status === 'DELIVERED' || d.status === 'FAILED' ? d.status : null;
   }, 15_000, `delivery ${id} final`);
 
@@ -49,7 +48,7 @@ async function failed(path: string) {
   answers.set(path, 500);
   const endpointId = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}${path}`, eventTypes: [path.slice(1)] } })).createEndpoint.endpoint.id;
   const eventId = (await t.ok(SendEvent, { input: { eventType: path.slice(1), payload: { n: 1 } } })).sendEvent.event.id;
-  const { id } = await db().delivery.findFirstOrThrow({ where: { eventId } });
+  const { id } = await t.prisma.delivery.findFirstOrThrow({ where: { eventId } });
   expect(await settled(id)).toBe('FAILED');
   return { endpointId, eventId, id };
 }
@@ -70,11 +69,11 @@ describe('superseded deliveries', () => {
     const sent = hits('/sup.delivered');
     expect(await bulk(a.endpointId, { dryRun: true })).toMatchObject({ enqueued: 0, totalMatching: 0 });
     expect(await bulk(a.endpointId)).toMatchObject({ enqueued: 0, totalMatching: 0 });
-    expect(await db().delivery.count({ where: { eventId: a.eventId } })).toBe(2);
+    expect(await t.prisma.delivery.count({ where: { eventId: a.eventId } })).toBe(2);
 
     expect(await bulk(a.endpointId, { dryRun: true, includeSuperseded: true })).toMatchObject({ enqueued: 1, totalMatching: 1 });
     expect(await bulk(a.endpointId, { includeSuperseded: true })).toMatchObject({ enqueued: 1, totalMatching: 1 });
-    const c = await db().delivery.findFirstOrThrow({ where: { eventId: a.eventId, replayOfId: a.id, id: { not: b } } });
+    const c = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: a.eventId, replayOfId: a.id, id: { not: b } } });
     expect(await settled(c.id)).toBe('DELIVERED');
     expect(hits('/sup.delivered')).toBe(sent + 1);
     // The newest replay supersedes both earlier deliveries.
@@ -91,11 +90,11 @@ describe('superseded deliveries', () => {
     expect(await bulk(a.endpointId, { dryRun: true })).toMatchObject({ enqueued: 1, totalMatching: 1 });
     answers.set('/sup.again', 200);
     expect(await bulk(a.endpointId)).toMatchObject({ enqueued: 1, totalMatching: 1 });
-    const c = await db().delivery.findFirstOrThrow({ where: { eventId: a.eventId, id: { notIn: [a.id, b] } } });
+    const c = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: a.eventId, id: { notIn: [a.id, b] } } });
     expect(c.replayOfId).toBe(b);
     expect(await settled(c.id)).toBe('DELIVERED');
     await eventually(async () => hits('/sup.again') === sent + 1, 5_000, 'the one replay sent');
-    expect(await db().delivery.count({ where: { eventId: a.eventId } })).toBe(3);
+    expect(await t.prisma.delivery.count({ where: { eventId: a.eventId } })).toBe(3);
     expect((await t.ok(Superseded, { id: a.id })).delivery?.supersededBy?.id).toBe(c.id);
     expect((await t.ok(Superseded, { id: b })).delivery?.supersededBy?.id).toBe(c.id);
     expect((await t.ok(Superseded, { id: c.id })).delivery?.supersededBy).toBeNull();

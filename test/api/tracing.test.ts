@@ -3,7 +3,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, GetDelivery, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -59,7 +58,7 @@ describe('tracing', () => {
     const { endpoint } = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/traced` } })).createEndpoint;
     const sent = await t.ok(SendEvent, { input: { eventType: 'trace.me', payload: { a: 1 } } });
     const eventId = sent.sendEvent.event.id;
-    const deliveryId = (await db().delivery.findFirstOrThrow({ where: { eventId, endpointId: endpoint.id } })).id;
+    const deliveryId = (await t.prisma.delivery.findFirstOrThrow({ where: { eventId, endpointId: endpoint.id } })).id;
     await eventually(async () => (await t.ok(GetDelivery, { id: deliveryId })).delivery?.status === 'DELIVERED');
 
     const attempt = await eventually(

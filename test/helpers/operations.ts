@@ -197,6 +197,12 @@ export const DeliveryReplays = graphql(`
   }
 `);
 
+export const DeliveryLists = graphql(`
+  query DeliveryLists($id: ID!, $attempts: Int, $replays: Int) {
+    delivery(id: $id) { id attempts(first: $attempts) { attemptNumber } replays(first: $replays) { id } }
+  }
+`);
+
 export const ApiKeyFields = graphql(`
   fragment ApiKeyFields on ApiKey { id name prefix createdAt lastUsedAt revokedAt }
 `);

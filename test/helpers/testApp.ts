@@ -2,6 +2,7 @@
 import { buildApp, type App } from '../../src/app.js';
 import { createApiKey } from '../../src/auth/apiKeys.js';
 import { loadConfig } from '../../src/config.js';
+import type { PrismaClient } from '../../src/db/client.js';
 import type { Sender } from '../../src/dispatcher/send.js';
 import { createLogger } from '../../src/logger.js';
 import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
@@ -25,6 +26,8 @@ export interface GqlResponse<R> {
 export interface TestApp {
   app: App;
   db: TestDatabase;
+  /** This app's own database client (tests read and seed the database of the app they started). */
+  prisma: PrismaClient;
   url: string;
   graphqlUrl: string;
   wsUrl: string;
@@ -71,7 +74,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const logger = lines ? createLogger(config.logLevel, { write: (line: string) => void lines.push(line) }) : undefined;
   const app = buildApp(config, { logger, sender: options.sender });
   const { url } = await app.start();
-  const other = await createApiKey('intruder');
+  const other = await createApiKey(app.database.prisma, 'intruder');
   const graphqlUrl = `${url}/graphql`;
 
   const gql = async <R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key: string | null = BOOTSTRAP_KEY) => {
@@ -87,6 +90,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   return {
     app,
     db,
+    prisma: app.database.prisma,
     url,
     graphqlUrl,
     wsUrl: graphqlUrl.replace(/^http/, 'ws'),

@@ -5,7 +5,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { DASHBOARD_CSP } from '../../src/http/csp.js';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -113,7 +112,7 @@ describe('dashboard', () => {
     await page.getByTestId('f-save').click();
     const secretText = (await page.getByTestId('secret').textContent())!;
     expect(secretText).toMatch(/^whsec_/);
-    const good = await db().endpoint.findFirstOrThrow({ include: { secrets: true } });
+    const good = await t.prisma.endpoint.findFirstOrThrow({ include: { secrets: true } });
     expect(good).toMatchObject({ url: `${rx.url}/good`, description: 'orders service', eventTypes: ['order.*', 'ping.test'], headers: { 'x-team': 'payments', 'x-env': 'test' }, rateLimitPerSecond: 50 });
     // Stored sealed; opened with the app's key it is the secret the page showed once.
     const open = (stored: string) => t.app.services.secretBox.open(stored, good.id);
@@ -135,8 +134,8 @@ describe('dashboard', () => {
     await page.getByTestId('f-description').fill('orders service v2');
     await page.getByTestId('f-rate').fill('');
     await page.getByTestId('f-save').click();
-    await expect.poll(async () => (await db().endpoint.findUniqueOrThrow({ where: { id: good.id } })).description).toBe('orders service v2');
-    expect((await db().endpoint.findUniqueOrThrow({ where: { id: good.id } })).rateLimitPerSecond).toBeNull();
+    await expect.poll(async () => (await t.prisma.endpoint.findUniqueOrThrow({ where: { id: good.id } })).description).toBe('orders service v2');
+    expect((await t.prisma.endpoint.findUniqueOrThrow({ where: { id: good.id } })).rateLimitPerSecond).toBeNull();
     await expect.poll(() => page.getByTestId('card-rate').textContent()).toBe('none');
     expect(await page.getByTestId('form-error').count()).toBe(0);
 
@@ -147,7 +146,7 @@ describe('dashboard', () => {
     await expect.poll(() => page.getByTestId('endpoint-info').textContent()).toMatch(/Test event sent as dlv_/);
     await expect.poll(() => rx.received.filter((r) => r.path === '/good').length, { timeout: 10_000 }).toBe(1);
     expect(rx.received[0]!.headers['x-team']).toBe('payments');
-    const testDelivery = await db().delivery.findFirstOrThrow({ where: { endpointId: good.id } });
+    const testDelivery = await t.prisma.delivery.findFirstOrThrow({ where: { endpointId: good.id } });
     await expect.poll(() => badgeOf(testDelivery.id).textContent(), { timeout: 10_000 }).toBe('DELIVERED');
 
     // Rotate with a 2 h grace period: the new secret is shown, the old one expires in 2 h.
@@ -157,7 +156,7 @@ describe('dashboard', () => {
     const rotated = (await page.getByTestId('secret').textContent())!;
     expect(rotated).toMatch(/^whsec_/);
     expect(rotated).not.toBe(secretText);
-    const secrets = await db().endpointSecret.findMany({ where: { endpointId: good.id } });
+    const secrets = await t.prisma.endpointSecret.findMany({ where: { endpointId: good.id } });
     const old = secrets.find((s) => open(s.secret) === secretText)!;
     expect(Math.abs(old.expiresAt!.getTime() - Date.now() - 2 * 3600_000)).toBeLessThan(60_000);
     await page.getByRole('button', { name: 'Done' }).click();
@@ -167,19 +166,19 @@ describe('dashboard', () => {
     await page.getByTestId('disable-reason').fill('receiver under maintenance');
     await page.getByTestId('confirm-disable').click();
     await expect.poll(() => page.getByTestId('card-disabled-reason').textContent()).toBe('receiver under maintenance');
-    expect(await db().endpoint.findUniqueOrThrow({ where: { id: good.id } })).toMatchObject({ status: 'DISABLED', disabledReason: 'receiver under maintenance' });
+    expect(await t.prisma.endpoint.findUniqueOrThrow({ where: { id: good.id } })).toMatchObject({ status: 'DISABLED', disabledReason: 'receiver under maintenance' });
     await views('endpoint-disabled');
     await page.getByTestId('enable-endpoint').click();
-    await expect.poll(async () => (await db().endpoint.findUniqueOrThrow({ where: { id: good.id } })).status).toBe('ACTIVE');
+    await expect.poll(async () => (await t.prisma.endpoint.findUniqueOrThrow({ where: { id: good.id } })).status).toBe('ACTIVE');
 
     // Delete asks first; Cancel keeps it.
     await page.getByTestId('delete-endpoint').click();
     await page.getByTestId('delete-dialog').getByRole('button', { name: 'Cancel' }).click();
-    expect((await db().endpoint.findUniqueOrThrow({ where: { id: good.id } })).deletedAt).toBeNull();
+    expect((await t.prisma.endpoint.findUniqueOrThrow({ where: { id: good.id } })).deletedAt).toBeNull();
     await page.getByTestId('delete-endpoint').click();
     await page.getByTestId('confirm-delete').click();
     await page.getByText('No endpoints yet').waitFor();
-    expect((await db().endpoint.findUniqueOrThrow({ where: { id: good.id } })).deletedAt).not.toBeNull();
+    expect((await t.prisma.endpoint.findUniqueOrThrow({ where: { id: good.id } })).deletedAt).not.toBeNull();
 
     // Sign-out revokes the session on the server, not just in this page.
     const [cookie] = await context.cookies(t.url);
@@ -191,7 +190,7 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('No endpoints yet').waitFor();
     // A session ended by the server (here: revoked behind the page's back) sends the page to sign-in, saying why.
-    await db().dashboardSession.deleteMany();
+    await t.prisma.dashboardSession.deleteMany();
     await page.getByTestId('new-endpoint').click();
     await page.getByTestId('f-url').fill(`${rx.url}/good`);
     await page.getByTestId('f-save').click();
@@ -213,7 +212,7 @@ describe('dashboard', () => {
     const navigations: string[] = [];
     page.on('framenavigated', (f) => navigations.push(f.url()));
     const sent = await t.ok(SendEvent, { input: { eventType: 'order.paid', payload: { order: 42 } } });
-    const delivered = await db().delivery.findFirstOrThrow({ where: { endpointId: good } });
+    const delivered = await t.prisma.delivery.findFirstOrThrow({ where: { endpointId: good } });
     await expect.poll(() => badgeOf(delivered.id).textContent(), { timeout: 10_000 }).toBe('DELIVERED');
     expect(navigations).toEqual([]);
     // The charts follow: this endpoint's, and the tenant's (which counts the test event of the deleted endpoint too).
@@ -229,7 +228,7 @@ describe('dashboard', () => {
     // Failures land in FAILED live.
     await page.locator(`[data-endpoint="${bad}"]`).click();
     for (let i = 0; i < 3; i++) await t.ok(SendEvent, { input: { eventType: 'invoice.paid', payload: { invoice: i } } });
-    const failed = await db().delivery.findMany({ where: { endpointId: bad }, orderBy: { createdAt: 'asc' } });
+    const failed = await t.prisma.delivery.findMany({ where: { endpointId: bad }, orderBy: { createdAt: 'asc' } });
     for (const f of failed) await expect.poll(() => badgeOf(f.id).textContent(), { timeout: 10_000 }).toBe('FAILED');
     await expect.poll(() => summary('endpoint-chart'), { timeout: 10_000 }).toBe('0 delivered · 3 failed · 0 waiting · failure rate 100.0%');
     await expect.poll(() => summary('tenant-chart'), { timeout: 10_000 }).toBe('2 delivered · 3 failed · 0 waiting · failure rate 60.0%');
@@ -267,14 +266,14 @@ describe('dashboard', () => {
 
     // Replay asks first, then makes exactly one replay however many clicks land.
     await page.getByTestId('replay').click();
-    expect(await db().delivery.count({ where: { replayOfId: failed[0]!.id } })).toBe(0);
+    expect(await t.prisma.delivery.count({ where: { replayOfId: failed[0]!.id } })).toBe(0);
     await page.evaluate(() => {
       const b = document.querySelector<HTMLButtonElement>('[data-testid="confirm-replay"]')!;
       for (let i = 0; i < 12; i++) b.click();
     });
     await expect.poll(() => drawer.getByRole('status').textContent()).toMatch(/Replay queued as dlv_/);
-    expect(await db().delivery.count({ where: { replayOfId: failed[0]!.id } })).toBe(1);
-    const replay = await db().delivery.findFirstOrThrow({ where: { replayOfId: failed[0]!.id } });
+    expect(await t.prisma.delivery.count({ where: { replayOfId: failed[0]!.id } })).toBe(1);
+    const replay = await t.prisma.delivery.findFirstOrThrow({ where: { replayOfId: failed[0]!.id } });
     await expect.poll(() => page.getByTestId('replay-chain').textContent()).toContain(`Superseded by ${replay.id}`);
     await expect.poll(() => badgeOf(replay.id).textContent(), { timeout: 10_000 }).toBe('FAILED');
     // Escape closes the drawer.
@@ -295,14 +294,14 @@ describe('dashboard', () => {
     // (superseded), so only the three current FAILED deliveries go.
     await page.getByTestId('bulk-replay').click();
     await expect.poll(() => page.getByTestId('dry-run-count').textContent()).toMatch(/^3 FAILED deliveries will be replayed/);
-    expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(1);
+    expect(await t.prisma.delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(1);
     await views('bulk-dry-run');
     await page.getByTestId('confirm-bulk').click();
     await expect.poll(() => page.getByTestId('bulk-result').textContent()).toBe('Replayed 3 deliveries.');
     await page.getByTestId('close-bulk').click();
-    expect(await db().delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(4);
+    expect(await t.prisma.delivery.count({ where: { endpointId: bad, trigger: 'replay' } })).toBe(4);
     // Superseded rows name the newest replay of their event.
-    const newest = await db().delivery.findFirstOrThrow({ where: { replayOfId: replay.id } });
+    const newest = await t.prisma.delivery.findFirstOrThrow({ where: { replayOfId: replay.id } });
     await expect.poll(() => page.locator(`[data-delivery="${failed[0]!.id}"]`).textContent()).toContain(`replayed → ${newest.id}`);
     await expect.poll(() => page.locator(`[data-delivery="${replay.id}"]`).textContent()).toContain(`replayed → ${newest.id}`);
 
@@ -317,7 +316,7 @@ describe('dashboard', () => {
     await page.getByTestId('close-drawer').click();
     await page.getByTestId('disable-endpoint').click();
     await page.getByTestId('confirm-disable').click();
-    await expect.poll(async () => (await db().endpoint.findUniqueOrThrow({ where: { id: bad } })).status).toBe('DISABLED');
+    await expect.poll(async () => (await t.prisma.endpoint.findUniqueOrThrow({ where: { id: bad } })).status).toBe('DISABLED');
     await page.getByRole('button', { name: `Details of ${failed[2]!.id}` }).click();
     await page.getByTestId('replay').click();
     await page.getByTestId('confirm-replay').click();

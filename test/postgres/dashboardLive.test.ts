@@ -2,7 +2,6 @@
 // a process holds one database and this test restarts the server on the same port.
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -49,8 +48,8 @@ it('recovers live updates after a server restart and shows what changed while it
     await expect.poll(() => p.getByTestId('live').textContent()).toBe('reconnecting…');
     app = await startTestApp({ db: database, env: { PORT: port, HOOKYARD_RETRY_SCHEDULE: '0s' } });
     await app.ok(SendEvent, { input: { eventType: 'order.paid', payload: { missed: true } } });
-    const missed = await db().delivery.findFirstOrThrow({ where: { endpointId: endpoint } });
-    await expect.poll(async () => (await db().delivery.findUniqueOrThrow({ where: { id: missed.id } })).status, { timeout: 10_000 }).toBe('DELIVERED');
+    const missed = await app.prisma.delivery.findFirstOrThrow({ where: { endpointId: endpoint } });
+    await expect.poll(async () => (await app.prisma.delivery.findUniqueOrThrow({ where: { id: missed.id } })).status, { timeout: 10_000 }).toBe('DELIVERED');
     expect(await p.getByTestId('live').textContent()).toBe('reconnecting…');
     expect(await p.locator('[data-delivery]').count()).toBe(0);
 

@@ -1,7 +1,6 @@
 // Several real instances over one PostgreSQL: no delivery sent by two at once, nothing lost when
 // one is killed mid-flight, and subscriptions across instances through Redis.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, OnDeliveryStatus, SendEvent, type StatusChange } from '../helpers/operations.js';
 import { REDIS_URL, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { type Instance, startInstance } from '../helpers/instances.js';
@@ -66,7 +65,7 @@ describe('several dispatchers on one PostgreSQL', () => {
     const endpointIds = await fanOut(5, 120, '/shared');
     instances.push(...(await Promise.all([startInstance(dispatcherEnv()), startInstance(dispatcherEnv()), startInstance(dispatcherEnv())])));
     const total = 5 * 120;
-    await eventually(async () => (await db().delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'all delivered');
+    await eventually(async () => (await api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'all delivered');
     const received = rx.received.filter((r) => r.path.startsWith('/shared/'));
     const byDelivery = requestsPerDelivery(received);
     expect(byDelivery.size).toBe(total);
@@ -74,7 +73,7 @@ describe('several dispatchers on one PostgreSQL', () => {
     // The work was really shared.
     const owners = instances.map((i) => i.logs.join('\n').match(/"owner":"([^"]+)"/)?.[1]);
     expect(new Set(owners).size).toBe(3);
-    const attempts = await db().deliveryAttempt.count({ where: { delivery: { endpointId: { in: endpointIds } } } });
+    const attempts = await api.prisma.deliveryAttempt.count({ where: { delivery: { endpointId: { in: endpointIds } } } });
     expect(attempts).toBe(total);
   }, 120_000);
 
@@ -86,16 +85,16 @@ describe('several dispatchers on one PostgreSQL', () => {
     const victim = await startInstance(dispatcherEnv({ HOOKYARD_DISPATCH_CONCURRENCY: '32' }));
     instances.push(victim);
     await eventually(async () => rx.received.filter((r) => r.path.startsWith('/crash/')).length >= 60, 30_000, 'sending under way');
-    const inFlightAtKill = await db().delivery.count({ where: { endpointId: { in: endpointIds }, status: 'SENDING' } });
+    const inFlightAtKill = await api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'SENDING' } });
     await victim.kill('SIGKILL');
     const survivor = await startInstance(dispatcherEnv());
     instances.push(survivor);
     await eventually(
-      async () => (await db().delivery.count({ where: { endpointId: { in: endpointIds }, status: { in: ['DELIVERED', 'FAILED'] } } })) === total,
+      async () => (await api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: { in: ['DELIVERED', 'FAILED'] } } })) === total,
       90_000,
       'every delivery settled',
     );
-    const rows = await db().delivery.findMany({ where: { endpointId: { in: endpointIds } }, include: { attempts: true } });
+    const rows = await api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds } }, include: { attempts: true } });
     expect(rows).toHaveLength(total);
     for (const d of rows) {
       expect(['DELIVERED', 'FAILED']).toContain(d.status);
@@ -123,7 +122,7 @@ describe('several dispatchers on one PostgreSQL', () => {
     const { createEndpoint } = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/wake`, eventTypes: ['wake.x'] } });
     const sentAt = Date.now();
     await api.ok(SendEvent, { input: { eventType: 'wake.x', payload: {} } });
-    await eventually(async () => (await db().delivery.count({ where: { endpointId: createEndpoint.endpoint.id, status: 'DELIVERED' } })) === 1, 20_000);
+    await eventually(async () => (await api.prisma.delivery.count({ where: { endpointId: createEndpoint.endpoint.id, status: 'DELIVERED' } })) === 1, 20_000);
     expect(Date.now() - sentAt).toBeLessThan(5_000);
   }, 60_000);
 

@@ -5,7 +5,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { type Instance, startInstance } from '../helpers/instances.js';
 import { type PrivatePg, startPrivatePg } from '../helpers/privatePg.js';
@@ -80,7 +79,7 @@ describe('a PostgreSQL crash while the dispatcher is busy', () => {
     await cluster.start();
 
     const rows = await eventually(async () => {
-      const all = await db().delivery.findMany({ where: { endpointId }, include: { attempts: true } });
+      const all = await api.prisma.delivery.findMany({ where: { endpointId }, include: { attempts: true } });
       return all.length === EVENTS && all.every((d) => d.status === 'DELIVERED' || d.status === 'FAILED') && all;
     }, 90_000, 'every delivery to end DELIVERED or FAILED');
 

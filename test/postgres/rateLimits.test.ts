@@ -1,6 +1,5 @@
 // Replay and test-fire limits are shared by every instance: in the database, or in Redis.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { newId } from '../../src/ids.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../helpers/db.js';
 import { type Instance, startInstance } from '../helpers/instances.js';
@@ -40,10 +39,10 @@ describe.each([
     local = await startTestApp({ db: database, env });
     remote = await startInstance({ ...env, DATABASE_URL: database.databaseUrl!, HOOKYARD_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY });
     const { createEndpoint } = await local.ok(CreateEndpoint, { input: { url: 'http://127.0.0.1:1234/limits' } });
-    const tenantId = (await db().tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
+    const tenantId = (await local.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
     const eventId = newId('event');
-    await db().event.create({ data: { id: eventId, tenantId, eventType: 'x', payload: {} } });
-    const original = await db().delivery.create({
+    await local.prisma.event.create({ data: { id: eventId, tenantId, eventType: 'x', payload: {} } });
+    const original = await local.prisma.delivery.create({
       data: { id: newId('delivery'), tenantId, endpointId: createEndpoint.endpoint.id, eventId, eventType: 'x', status: 'FAILED', nextAttemptAt: null },
     });
     for (let i = 0; i < 5; i++) await local.ok(ReplayDelivery, { id: original.id });

@@ -2,7 +2,6 @@
 // advisory lock, so while anyone else holds it, no instance deletes anything.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { db } from '../../src/db/client.js';
 import { RETENTION_LOCK_KEY } from '../../src/maintenance/retention.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { type Instance, startInstance } from '../helpers/instances.js';
@@ -39,8 +38,8 @@ describe('retention on several instances', () => {
 
     await a.ok(CreateEndpoint, { input: { url: `${rx.url}/ok`, eventTypes: ['lock.test'] } });
     const eventId = (await a.ok(SendEvent, { input: { eventType: 'lock.test', payload: {} } })).sendEvent.event.id;
-    await eventually(async () => (await db().delivery.findFirst({ where: { eventId } }))?.status === 'DELIVERED', 15_000, 'delivered');
-    await db().$executeRawUnsafe(`UPDATE "Event" SET "createdAt" = now() - interval '1 hour' WHERE id = $1`, eventId);
+    await eventually(async () => (await a.prisma.delivery.findFirst({ where: { eventId } }))?.status === 'DELIVERED', 15_000, 'delivered');
+    await a.prisma.$executeRawUnsafe(`UPDATE "Event" SET "createdAt" = now() - interval '1 hour' WHERE id = $1`, eventId);
 
     const skippedBefore = a.app.retention.stats.skipped;
     const skippedInB = () => b!.logs.filter((l) => l.includes('retention pass skipped')).length;
@@ -48,10 +47,10 @@ describe('retention on several instances', () => {
     await eventually(async () => a.app.retention.stats.skipped >= skippedBefore + 2 && skippedInB() >= bBefore + 2, 20_000, 'both instances try');
     expect(a.app.retention.stats.passes).toBe(0);
     expect(b.logs.filter((l) => l.includes('retention pass done'))).toEqual([]);
-    expect(await db().event.count({ where: { id: eventId } })).toBe(1);
+    expect(await a.prisma.event.count({ where: { id: eventId } })).toBe(1);
 
     await holder.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
-    await eventually(async () => (await db().event.count({ where: { id: eventId } })) === 0, 20_000, 'event deleted once the lock is free');
+    await eventually(async () => (await a.prisma.event.count({ where: { id: eventId } })) === 0, 20_000, 'event deleted once the lock is free');
     // One of the two did it (whichever got the lock); the log says what went.
     const doneInB = b.logs.filter((l) => l.includes('retention pass done') && l.includes('"events":1'));
     expect(a.app.retention.stats.passes + doneInB.length).toBeGreaterThanOrEqual(1);
