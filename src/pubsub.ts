@@ -50,7 +50,21 @@ export function createHookyardPubSub(redisUrl: string | undefined, logger: Logge
   // the INFO would then fail and the subscription be lost. ioredis re-subscribes its channels after
   // a reconnect, so subscriptions resume by themselves.
   const subscribeClient = watchRedis(new Redis(redisUrl, { lazyConnect: false, enableReadyCheck: false }), 'pubsub-subscribe', logger);
-  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
+  // The event target fires PUBLISH, SUBSCRIBE and UNSUBSCRIBE without awaiting them. During an
+  // outage ioredis rejects them ("Connection is closed", retries exhausted), and an unhandled
+  // rejection ends a Node 20 process: these facades log instead. A lost publish costs a live push
+  // (final statuses also go through the outbox); SUBSCRIBE is re-issued by ioredis on reconnect.
+  const failed = (what: string) => (err: unknown) => logger.warn({ err, redisCommand: what }, 'redis pub/sub command failed');
+  const publishFacade = { publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(failed('publish')) };
+  const subscribeFacade = {
+    on: subscribeClient.on.bind(subscribeClient),
+    subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(failed('subscribe')),
+    unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(failed('unsubscribe')),
+  };
+  const eventTarget = createRedisEventTarget<CustomEvent>({
+    publishClient: publishFacade as unknown as Redis,
+    subscribeClient: subscribeFacade as unknown as Redis,
+  });
   return {
     pubsub: createPubSub<Topics>({ eventTarget }),
     async close() {
