@@ -260,7 +260,7 @@ export class Dispatcher {
       error: outcome.error,
     };
     if (outcome.ok) return { ...base, status: 'DELIVERED', retryInMs: null };
-    if (outcome.responseStatus === 410) return { ...base, status: 'FAILED', retryInMs: null };
+    if (outcome.responseStatus === 410 || outcome.noRetry) return { ...base, status: 'FAILED', retryInMs: null };
     const delay = nextDelay(this.config.retrySchedule, attemptNumber, outcome.retryAfterMs, this.config.maxRetryAfterMs);
     if (delay === null) return { ...base, status: 'FAILED', retryInMs: null };
     return { ...base, status: 'PENDING', retryInMs: delay };
