@@ -307,9 +307,12 @@ export class Dispatcher {
 
   /** One statement for these outcomes; written ones leave the queue and are published. */
   private async writeOutcomes(part: Pending[]): Promise<void> {
-    const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion));
+    const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion), this.config.disableAfterMs);
     this.dequeue(part);
     this.outbox.publish(recorded);
+    for (const row of recorded) {
+      for (const r of row.retired) this.log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');
+    }
     const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
     for (const p of part) {
       if (!done.has(p.completion.deliveryId)) {
