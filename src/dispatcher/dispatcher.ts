@@ -40,6 +40,12 @@ export interface DispatcherDeps extends Pick<Services, 'config' | 'db' | 'logger
   outbox: OutboxRelay;
   workSignal: WorkSignal;
   sender?: Sender;
+  /**
+   * Called once per endpoint the dispatcher disabled (410 Gone, HOOKYARD_DISABLE_AFTER), after the
+   * change is stored: the app emits `hookyard.endpoint.disabled` with it. A callback, so the
+   * dispatcher does not import the domain layer.
+   */
+  onEndpointDisabled?: (tenantId: string, endpointId: string, reason: string) => Promise<void>;
 }
 
 export class Dispatcher {
@@ -52,6 +58,7 @@ export class Dispatcher {
   private readonly secretBox: SecretBox;
   private readonly outbox: OutboxRelay;
   private readonly sender: Sender;
+  private readonly onEndpointDisabled: DispatcherDeps['onEndpointDisabled'];
   private readonly rateLimits = new EndpointRateLimits();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly perEndpoint = new Map<string, number>();
@@ -78,6 +85,7 @@ export class Dispatcher {
     this.metrics = deps.metrics;
     this.secretBox = deps.secretBox;
     this.outbox = deps.outbox;
+    this.onEndpointDisabled = deps.onEndpointDisabled;
     this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner });
     this.sender =
       deps.sender ?? createSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets });
@@ -232,12 +240,24 @@ export class Dispatcher {
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, retryInMs: completion.retryInMs }, 'attempt failed');
     if (outcome.responseStatus === 410) {
-      await store.disableEndpointGone(this.db, c.endpointId, 'the receiver answered 410 Gone').catch((err: unknown) =>
-        this.log.error({ ...ids, err }, 'could not disable endpoint after 410'),
-      );
-      this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
+      const reason = 'the receiver answered 410 Gone';
+      const disabled = await store.disableEndpointGone(this.db, c.endpointId, reason).catch((err: unknown) => {
+        this.log.error({ ...ids, err }, 'could not disable endpoint after 410');
+        return false;
+      });
+      if (disabled) {
+        this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
+        this.endpointDisabled(c.tenantId, c.endpointId, reason);
+      }
     }
     this.enqueue({ completion, claimed: c });
+  }
+
+  /** Not awaited: the outcome is stored already, and a failed emission must not hold the loop. */
+  private endpointDisabled(tenantId: string, endpointId: string, reason: string): void {
+    this.onEndpointDisabled?.(tenantId, endpointId, reason).catch((err: unknown) =>
+      this.log.error({ err, tenantId, endpointId }, 'could not emit hookyard.endpoint.disabled'),
+    );
   }
 
   private enqueue(p: Pending): void {
@@ -311,7 +331,10 @@ export class Dispatcher {
     this.dequeue(part);
     this.outbox.publish(recorded);
     for (const row of recorded) {
-      for (const r of row.retired) this.log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');
+      for (const r of row.retired) {
+        this.log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');
+        this.endpointDisabled(row.tenantId, r.endpointId, r.reason);
+      }
     }
     const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
     for (const p of part) {

@@ -273,7 +273,8 @@ export async function release(db: PrismaClient, owner: string, ids: string[]): P
   return rows.map((r) => r.id);
 }
 
-/** 410 Gone: the receiver asked us to stop. */
-export async function disableEndpointGone(db: PrismaClient, endpointId: string, reason: string): Promise<void> {
-  await db.endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
+/** 410 Gone: the receiver asked us to stop. True when this call disabled it (not already disabled). */
+export async function disableEndpointGone(db: PrismaClient, endpointId: string, reason: string): Promise<boolean> {
+  const { count } = await db.endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
+  return count > 0;
 }
