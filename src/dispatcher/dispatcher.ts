@@ -357,6 +357,8 @@ export class Dispatcher {
     this.log.error({ ...ids, err, responseStatus: c.responseStatus }, 'the database refused an outcome; recording it as a failed attempt');
     const fallback = this.outcomeToCompletion(p.claimed, c.attemptNumber, {
       ok: false, startedAt: c.startedAt, durationMs: c.durationMs ?? 0, responseStatus: c.responseStatus, responseBody: null, retryAfterMs: null, error: reason,
+      // A delivery that was to end FAILED (e.g. webhook-retry: none) still does.
+      noRetry: c.status === 'FAILED',
     });
     try {
       await this.writeOutcomes([{ claimed: p.claimed, completion: { ...fallback, attemptId: c.attemptId } }]);
