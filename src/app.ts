@@ -11,6 +11,7 @@ import { migrate } from './db/migrate.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import type { Sender } from './dispatcher/send.js';
 import { createWorkSignal, type WorkSignal } from './dispatcher/workSignal.js';
+import { emitEndpointDisabled } from './domain/events.js';
 import { OutboxRelay } from './domain/outbox.js';
 import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
 import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
@@ -140,7 +141,11 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
-        dispatcher = new Dispatcher({ config, db: database.prisma, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender });
+        const shared = services;
+        dispatcher = new Dispatcher({
+          config, db: database.prisma, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender,
+          onEndpointDisabled: (tenantId, endpointId, reason) => emitEndpointDisabled(shared, tenantId, endpointId, reason),
+        });
         dispatcher.start();
       }
       retention = new RetentionJob({ config, logger, database });

@@ -40,6 +40,8 @@ export interface Config {
   encryptionKeys: Buffer[];
   /** Age after which finished events (with their deliveries and attempts) are deleted; 0 keeps everything. */
   retentionMs: number;
+  /** An endpoint whose attempts have all failed for this long is disabled; 0 never. */
+  disableAfterMs: number;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +128,12 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`HOOKYARD_RETENTION=${JSON.stringify(retentionRaw)}: expected a duration like 30d, 12h or 3s, or 0 to keep everything`);
   }
 
+  const disableAfterRaw = str('HOOKYARD_DISABLE_AFTER') ?? '5d';
+  const disableAfterMs = disableAfterRaw === '0' ? 0 : parseDuration(disableAfterRaw);
+  if (disableAfterMs === undefined) {
+    problems.push(`HOOKYARD_DISABLE_AFTER=${JSON.stringify(disableAfterRaw)}: expected a duration like 5d, 12h or 3s, or 0 to never disable a failing endpoint`);
+  }
+
   const bootstrapApiKey = str('HOOKYARD_BOOTSTRAP_API_KEY');
   if (bootstrapApiKey !== undefined && bootstrapApiKey.length < 16) {
     problems.push('HOOKYARD_BOOTSTRAP_API_KEY: must be at least 16 characters');
@@ -162,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     otelServiceName: str('OTEL_SERVICE_NAME') ?? 'hookyard',
     encryptionKeys: encryptionKeys(str('HOOKYARD_ENCRYPTION_KEY'), problems),
     retentionMs: retentionMs ?? 0,
+    disableAfterMs: disableAfterMs ?? 0,
   };
   if (config.leaseMs <= config.deliveryTimeoutMs) {
     problems.push('HOOKYARD_LEASE_MS: must be longer than HOOKYARD_DELIVERY_TIMEOUT_MS (a claim must outlive its send)');

@@ -40,6 +40,12 @@ export interface DispatcherDeps extends Pick<Services, 'config' | 'db' | 'logger
   outbox: OutboxRelay;
   workSignal: WorkSignal;
   sender?: Sender;
+  /**
+   * Called once per endpoint the dispatcher disabled (410 Gone, HOOKYARD_DISABLE_AFTER), after the
+   * change is stored: the app emits `hookyard.endpoint.disabled` with it. A callback, so the
+   * dispatcher does not import the domain layer.
+   */
+  onEndpointDisabled?: (tenantId: string, endpointId: string, reason: string) => Promise<void>;
 }
 
 export class Dispatcher {
@@ -52,6 +58,7 @@ export class Dispatcher {
   private readonly secretBox: SecretBox;
   private readonly outbox: OutboxRelay;
   private readonly sender: Sender;
+  private readonly onEndpointDisabled: DispatcherDeps['onEndpointDisabled'];
   private readonly rateLimits = new EndpointRateLimits();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly perEndpoint = new Map<string, number>();
@@ -78,6 +85,7 @@ export class Dispatcher {
     this.metrics = deps.metrics;
     this.secretBox = deps.secretBox;
     this.outbox = deps.outbox;
+    this.onEndpointDisabled = deps.onEndpointDisabled;
     this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner });
     this.sender =
       deps.sender ?? createSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets });
@@ -232,12 +240,24 @@ export class Dispatcher {
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, retryInMs: completion.retryInMs }, 'attempt failed');
     if (outcome.responseStatus === 410) {
-      await store.disableEndpointGone(this.db, c.endpointId, 'the receiver answered 410 Gone').catch((err: unknown) =>
-        this.log.error({ ...ids, err }, 'could not disable endpoint after 410'),
-      );
-      this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
+      const reason = 'the receiver answered 410 Gone';
+      const disabled = await store.disableEndpointGone(this.db, c.endpointId, reason).catch((err: unknown) => {
+        this.log.error({ ...ids, err }, 'could not disable endpoint after 410');
+        return false;
+      });
+      if (disabled) {
+        this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
+        this.endpointDisabled(c.tenantId, c.endpointId, reason);
+      }
     }
     this.enqueue({ completion, claimed: c });
+  }
+
+  /** Not awaited: the outcome is stored already, and a failed emission must not hold the loop. */
+  private endpointDisabled(tenantId: string, endpointId: string, reason: string): void {
+    this.onEndpointDisabled?.(tenantId, endpointId, reason).catch((err: unknown) =>
+      this.log.error({ err, tenantId, endpointId }, 'could not emit hookyard.endpoint.disabled'),
+    );
   }
 
   private enqueue(p: Pending): void {
@@ -260,7 +280,7 @@ export class Dispatcher {
       error: outcome.error,
     };
     if (outcome.ok) return { ...base, status: 'DELIVERED', retryInMs: null };
-    if (outcome.responseStatus === 410) return { ...base, status: 'FAILED', retryInMs: null };
+    if (outcome.responseStatus === 410 || outcome.noRetry) return { ...base, status: 'FAILED', retryInMs: null };
     const delay = nextDelay(this.config.retrySchedule, attemptNumber, outcome.retryAfterMs, this.config.maxRetryAfterMs);
     if (delay === null) return { ...base, status: 'FAILED', retryInMs: null };
     return { ...base, status: 'PENDING', retryInMs: delay };
@@ -307,9 +327,15 @@ export class Dispatcher {
 
   /** One statement for these outcomes; written ones leave the queue and are published. */
   private async writeOutcomes(part: Pending[]): Promise<void> {
-    const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion));
+    const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion), this.config.disableAfterMs);
     this.dequeue(part);
     this.outbox.publish(recorded);
+    for (const row of recorded) {
+      for (const r of row.retired) {
+        this.log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');
+        this.endpointDisabled(row.tenantId, r.endpointId, r.reason);
+      }
+    }
     const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
     for (const p of part) {
       if (!done.has(p.completion.deliveryId)) {
@@ -331,6 +357,8 @@ export class Dispatcher {
     this.log.error({ ...ids, err, responseStatus: c.responseStatus }, 'the database refused an outcome; recording it as a failed attempt');
     const fallback = this.outcomeToCompletion(p.claimed, c.attemptNumber, {
       ok: false, startedAt: c.startedAt, durationMs: c.durationMs ?? 0, responseStatus: c.responseStatus, responseBody: null, retryAfterMs: null, error: reason,
+      // A delivery that was to end FAILED (e.g. webhook-retry: none) still does.
+      noRetry: c.status === 'FAILED',
     });
     try {
       await this.writeOutcomes([{ claimed: p.claimed, completion: { ...fallback, attemptId: c.attemptId } }]);

@@ -32,6 +32,8 @@ export interface AttemptOutcome {
   error: string | null;
   /** From Retry-After on 429/503, in ms. */
   retryAfterMs: number | null;
+  /** The receiver answered a failure with `webhook-retry: none`: it asks for no further attempts. */
+  noRetry?: boolean;
   ok: boolean;
 }
 
@@ -101,7 +103,10 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
           error = `HTTP ${res.status}`;
         }
         const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : null;
-        return done({ ok, responseStatus: res.status, responseBody, error, retryAfterMs });
+        // Only a failure can stop the retries; on a 2xx there are none to stop.
+        const noRetry = !ok && res.headers.get('webhook-retry')?.trim().toLowerCase() === 'none';
+        if (noRetry) error = `${error}; the receiver asked for no retries (webhook-retry: none)`;
+        return done({ ok, responseStatus: res.status, responseBody, error, retryAfterMs, noRetry });
       } catch (err) {
         return fail(describeError(err, opts.timeoutMs, signal));
       }

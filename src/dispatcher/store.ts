@@ -125,15 +125,30 @@ export interface Completion {
 }
 
 
+/** An endpoint this batch retired (HOOKYARD_DISABLE_AFTER). */
+export interface Retired {
+  endpointId: string;
+  reason: string;
+}
+
+/** A tenant's outbox row, and the endpoints of that tenant the same statement disabled. */
+export type Recorded = OutboxRow & { retired: Retired[] };
+
 /**
  * Records attempts and moves their deliveries on, for many at once, writing the status changes to
  * the outbox in the same statement (one row per tenant, returned for publishing). Rows whose lease
  * this owner no longer holds are left alone (absent from the changes). A retry of a deleted
  * endpoint ends FAILED.
+ *
+ * The same statement keeps each endpoint's failing streak (`failingSince`: the first failed
+ * attempt since its last success) and, when `disableAfterMs` > 0, disables an active endpoint
+ * whose streak is older than that. One statement so the hot path pays no extra round trip; the
+ * Endpoint UPDATE only touches rows whose streak starts, ends or retires (not every success), and
+ * every instance applies the same rule to the rows it records, so no coordinator is needed.
  */
-export async function complete(db: PrismaClient, owner: string, batch: Completion[]): Promise<OutboxRow[]> {
+export async function complete(db: PrismaClient, owner: string, batch: Completion[], disableAfterMs = 0): Promise<Recorded[]> {
   if (batch.length === 0) return [];
-  return db.$queryRawUnsafe<OutboxRow[]>(
+  return db.$queryRawUnsafe<Recorded[]>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::int[],
                             $8::text[], $9::text[], $10::text[], $11::float8[])
@@ -169,8 +184,41 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
        FROM updated u JOIN input i ON i.delivery_id = u.id
        GROUP BY u."tenantId"
        RETURNING id, "tenantId", changes
+     ), outcomes AS (
+       SELECT u."endpointId" AS endpoint_id, i.started_at, i.status = 'DELIVERED' AS ok
+       FROM updated u JOIN input i ON i.delivery_id = u.id
+     ), last_ok AS (
+       SELECT endpoint_id, max(started_at) FILTER (WHERE ok) AS last_ok FROM outcomes GROUP BY endpoint_id
+     ), streak AS (
+       -- The batch's own order decides: failures after its last success start (or continue) a streak.
+       SELECT l.endpoint_id, l.last_ok,
+              min(o.started_at) FILTER (WHERE NOT o.ok AND (l.last_ok IS NULL OR o.started_at > l.last_ok)) AS first_fail
+       FROM last_ok l JOIN outcomes o ON o.endpoint_id = l.endpoint_id
+       GROUP BY l.endpoint_id, l.last_ok
+     ), next AS (
+       SELECT s.endpoint_id, x.failing_since,
+              $13::float8 > 0 AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
+                AND x.failing_since < now() - make_interval(secs => $13::float8 / 1000) AS retire
+       FROM streak s JOIN "Endpoint" e ON e.id = s.endpoint_id,
+            LATERAL (SELECT CASE WHEN s.first_fail IS NULL THEN NULL
+                                 WHEN s.last_ok IS NULL THEN coalesce(e."failingSince", s.first_fail)
+                                 ELSE s.first_fail END AS failing_since) x
+     ), endpoints AS (
+       UPDATE "Endpoint" e
+       SET "failingSince" = n.failing_since,
+           status = CASE WHEN n.retire THEN 'DISABLED'::"EndpointStatus" ELSE e.status END,
+           "disabledReason" = CASE WHEN n.retire
+             THEN 'every attempt failed since ' || to_char(n.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+             ELSE e."disabledReason" END,
+           "updatedAt" = CASE WHEN n.retire THEN now() ELSE e."updatedAt" END
+       FROM next n
+       WHERE e.id = n.endpoint_id AND (e."failingSince" IS DISTINCT FROM n.failing_since OR n.retire)
+       RETURNING e.id, e."tenantId", e."disabledReason", n.retire
      )
-     SELECT id, "tenantId", changes FROM outbox`,
+     SELECT o.id, o."tenantId", o.changes,
+            coalesce((SELECT jsonb_agg(jsonb_build_object('endpointId', x.id, 'reason', x."disabledReason"))
+                      FROM endpoints x WHERE x."tenantId" = o."tenantId" AND x.retire), '[]'::jsonb) AS retired
+     FROM outbox o`,
     batch.map((c) => c.deliveryId),
     batch.map((c) => c.attemptId),
     batch.map((c) => c.attemptNumber),
@@ -183,6 +231,7 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
     batch.map((c) => c.status),
     batch.map((c) => c.retryInMs),
     owner,
+    disableAfterMs,
   );
 }
 
@@ -224,7 +273,8 @@ export async function release(db: PrismaClient, owner: string, ids: string[]): P
   return rows.map((r) => r.id);
 }
 
-/** 410 Gone: the receiver asked us to stop. */
-export async function disableEndpointGone(db: PrismaClient, endpointId: string, reason: string): Promise<void> {
-  await db.endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
+/** 410 Gone: the receiver asked us to stop. True when this call disabled it (not already disabled). */
+export async function disableEndpointGone(db: PrismaClient, endpointId: string, reason: string): Promise<boolean> {
+  const { count } = await db.endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
+  return count > 0;
 }

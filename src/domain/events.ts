@@ -16,6 +16,22 @@ export interface NewEvent {
   test?: boolean;
   /** Deliver only to these endpoints (still only ACTIVE ones whose filter matches, unless test). */
   endpointIds?: string[];
+  /** Hookyard's own operational event: a reserved `hookyard.` type, which clients cannot send. */
+  internal?: boolean;
+  /** Never deliver to these (an operational event is not sent to the endpoint it is about). */
+  excludeEndpointIds?: string[];
+}
+
+/** Event types under this prefix are Hookyard's own (operational events). */
+export const RESERVED_PREFIX = 'hookyard.';
+
+/**
+ * Does this filter ask for a reserved type? Only an entry naming it (`hookyard.*`,
+ * `hookyard.endpoint.disabled`) does: catch-all endpoints ("*", empty) made before operational
+ * events existed keep receiving only their application's events.
+ */
+function wantsReserved(filter: readonly string[], type: string): boolean {
+  return filter.some((f) => f.toLowerCase().startsWith(RESERVED_PREFIX) && filterMatches([f], type));
 }
 
 export interface SentEvent {
@@ -84,6 +100,9 @@ interface CheckedEvent {
 
 function checkEvent(services: Services, input: NewEvent, param: string): CheckedEvent {
   const type = checkEventType(input.eventType, `${param}.eventType`);
+  if (!input.internal && type.toLowerCase().startsWith(RESERVED_PREFIX)) {
+    throw invalid(`${param}.eventType`, `event types starting with "${RESERVED_PREFIX}" are reserved for Hookyard's own events`);
+  }
   const payloadJson = checkPayload(services, input.payload, `${param}.payload`);
   const key = input.idempotencyKey ?? null;
   if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
@@ -95,7 +114,11 @@ function checkEvent(services: Services, input: NewEvent, param: string): Checked
 /** Stores the event and one PENDING delivery per matching ACTIVE endpoint, in one statement. */
 export async function sendEvent(services: Services, tenantId: string, input: NewEvent): Promise<SentEvent & { event: StoredEvent }> {
   const checked = checkEvent(services, input, 'input');
-  const [sent] = await storeEvents(services, tenantId, [checked], { test: input.test ?? false, endpointIds: input.endpointIds });
+  const [sent] = await storeEvents(services, tenantId, [checked], {
+    test: input.test ?? false,
+    endpointIds: input.endpointIds,
+    exclude: input.excludeEndpointIds,
+  });
   return sent!;
 }
 
@@ -146,7 +169,7 @@ async function storeEvents(
   services: Services,
   tenantId: string,
   events: CheckedEvent[],
-  options: { test: boolean; endpointIds?: string[] },
+  options: { test: boolean; endpointIds?: string[]; exclude?: string[] },
 ): Promise<(SentEvent & { event: StoredEvent })[]> {
   // A test fire names its endpoint, which may have been enabled a moment ago elsewhere: read it.
   const endpoints = options.endpointIds
@@ -172,6 +195,8 @@ async function storeEvents(
     if (!eventId) return;
     for (const endpoint of endpoints) {
       if (!options.test && !filterMatches(endpoint.eventTypes, e.type)) continue;
+      if (options.exclude?.includes(endpoint.id)) continue;
+      if (!options.test && e.type.toLowerCase().startsWith(RESERVED_PREFIX) && !wantsReserved(endpoint.eventTypes, e.type)) continue;
       dl.ids.push(newId('delivery'));
       dl.endpointIds.push(endpoint.id);
       dl.eventIds.push(eventId);
@@ -273,4 +298,19 @@ async function storeEvents(
     for (const inMs of new Set(dl.delays)) services.notifyWork(inMs);
   }
   return results;
+}
+
+/**
+ * `hookyard.endpoint.disabled` into the tenant's own stream, for its endpoints subscribed to it,
+ * never to the endpoint it is about (no loops). The endpoint cache is evicted first: the
+ * disabled endpoint must not linger in it, and on other instances neither.
+ */
+export async function emitEndpointDisabled(services: Services, tenantId: string, endpointId: string, reason: string): Promise<void> {
+  services.endpointCache.changed(tenantId);
+  await sendEvent(services, tenantId, {
+    eventType: 'hookyard.endpoint.disabled',
+    payload: { endpointId, reason },
+    internal: true,
+    excludeEndpointIds: [endpointId],
+  });
 }

@@ -49,6 +49,11 @@ const EndpointRef = builder.prismaNode('Endpoint', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
+    failingSince: t.expose('failingSince', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'The first failed attempt since the last success (null while healthy); HOOKYARD_DISABLE_AFTER later disables the endpoint.',
+    }),
     deliveryStats: t.field({
       type: EndpointStats,
       description: 'Deliveries by status, created since `since` (default: the last 24 hours).',
@@ -217,7 +222,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
       const id = await ownEndpoint(ctx, args.id);
-      const endpoint = await ctx.services.db.endpoint.update({ ...query, where: { id }, data: { status: 'ACTIVE', disabledReason: null } });
+      const endpoint = await ctx.services.db.endpoint.update({ ...query, where: { id }, data: { status: 'ACTIVE', disabledReason: null, failingSince: null } });
       ctx.services.endpointCache.changed(tenantId(ctx));
       ctx.services.notifyWork();
       return endpoint;

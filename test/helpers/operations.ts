@@ -9,6 +9,7 @@ export const EndpointFields = graphql(`
     eventTypes
     status
     disabledReason
+    failingSince
     headers
     rateLimitPerSecond
     createdAt

@@ -62,4 +62,11 @@ describe('config', () => {
     expect(loadConfig({ HOOKYARD_RETENTION: '0' }).retentionMs).toBe(0);
     expect(() => loadConfig({ HOOKYARD_RETENTION: 'forever' })).toThrow(/HOOKYARD_RETENTION/);
   });
+
+  it('reads HOOKYARD_DISABLE_AFTER as a duration, 5 days by default, 0 to never disable', () => {
+    expect(loadConfig({}).disableAfterMs).toBe(5 * 86_400_000);
+    expect(loadConfig({ HOOKYARD_DISABLE_AFTER: '2s' }).disableAfterMs).toBe(2000);
+    expect(loadConfig({ HOOKYARD_DISABLE_AFTER: '0' }).disableAfterMs).toBe(0);
+    expect(() => loadConfig({ HOOKYARD_DISABLE_AFTER: 'soon' })).toThrow(/HOOKYARD_DISABLE_AFTER/);
+  });
 });

@@ -1,0 +1,71 @@
+// HOOKYARD_DISABLE_AFTER: an endpoint whose every attempt failed for that long is disabled.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateEndpoint, EnableEndpoint, GetDelivery, GetEndpoint, SendEvent } from '../helpers/operations.js';
+import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
+
+let t: TestApp;
+let rx: Receiver;
+beforeAll(async () => {
+  // 7 attempts over 3 s (±20% jitter: 2.4 to 3.6 s), longer than HOOKYARD_DISABLE_AFTER; half of it is not.
+  t = await startTestApp({ env: { HOOKYARD_DISABLE_AFTER: '2s', HOOKYARD_RETRY_SCHEDULE: '0s,500ms,500ms,500ms,500ms,500ms,500ms' } });
+  rx = await startReceiver((req) => {
+    // /healing: its "b.ok" event fails three times and succeeds on the fourth attempt, half way
+    // through the schedule of its "b.fail" event, which fails every time.
+    if (req.path === '/healing' && req.headers['x-hookyard-event-type'] === 'b.ok' && req.headers['x-hookyard-attempt'] === '4') return { status: 200 };
+    return { status: 500 };
+  });
+});
+afterAll(async () => {
+  await t?.stop();
+  await rx?.close();
+});
+
+async function send(eventType: string, endpointId: string) {
+  const sent = await t.ok(SendEvent, { input: { eventType, payload: {} } });
+  return t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId } });
+}
+const endpoint = async (id: string) => (await t.ok(GetEndpoint, { id })).endpoint!;
+
+describe('endpoints that retire', () => {
+  it('disables an endpoint whose attempts all failed for HOOKYARD_DISABLE_AFTER, naming the first failure; one that succeeded in between stays', async () => {
+    const dead = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/dead`, eventTypes: ['a.*'] } })).createEndpoint.endpoint;
+    const healing = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/healing`, eventTypes: ['b.*'] } })).createEndpoint.endpoint;
+    const deadDelivery = await send('a.fail', dead.id);
+    const failing = await send('b.fail', healing.id);
+    const healed = await send('b.ok', healing.id);
+
+    const disabled = await eventually(async () => {
+      const e = await endpoint(dead.id);
+      return e.status === 'DISABLED' ? e : null;
+    }, 20_000, 'the failing endpoint to be disabled');
+    const first = (await t.ok(GetDelivery, { id: deadDelivery.id })).delivery!.attempts[0]!;
+    expect(disabled.disabledReason).toBe(`every attempt failed since ${first.startedAt}`);
+    expect(disabled.failingSince).toBe(first.startedAt);
+    // Its waiting delivery stays PENDING for when it is enabled again, and is not sent meanwhile.
+    const waiting = (await t.ok(GetDelivery, { id: deadDelivery.id })).delivery!;
+    expect(waiting.status).toBe('PENDING');
+    expect(waiting.attemptCount).toBeLessThan(7);
+
+    // The healing endpoint failed for longer than 2 s in all, but never 2 s in a row.
+    const settled = async (id: string) => {
+      const d = (await t.ok(GetDelivery, { id })).delivery!;
+      return d.status === 'DELIVERED' || d.status === 'FAILED' ? d : null;
+    };
+    const f = await eventually(() => settled(failing.id), 20_000, 'b.fail to run out');
+    const ok = await eventually(() => settled(healed.id), 20_000, 'b.ok to be delivered');
+    expect(ok.status).toBe('DELIVERED');
+    expect(f).toMatchObject({ status: 'FAILED', attemptCount: 7 });
+    expect(Date.parse(f.attempts.at(-1)!.startedAt) - Date.parse(f.attempts[0]!.startedAt)).toBeGreaterThan(2000);
+    const h = await endpoint(healing.id);
+    expect(h).toMatchObject({ status: 'ACTIVE', disabledReason: null });
+    expect(h.failingSince).not.toBeNull();
+
+    // Enabled again, it starts a new streak: the delivery it kept goes out, and is not disabled at once.
+    rx.respond(() => ({ status: 200 }));
+    await t.ok(EnableEndpoint, { id: dead.id });
+    const resent = await eventually(() => settled(deadDelivery.id), 20_000, 'the kept delivery to go out');
+    expect(resent.status).toBe('DELIVERED');
+    expect(await endpoint(dead.id)).toMatchObject({ status: 'ACTIVE', failingSince: null });
+  });
+});
