@@ -7,7 +7,7 @@ import {
 } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
-import { collect, wsClient } from '../helpers/ws.js';
+import { collect, watchSubscriptions, wsClient } from '../helpers/ws.js';
 
 let t: TestApp;
 let rx: Receiver;
@@ -43,8 +43,9 @@ describe('replayDelivery', () => {
     const { deliveryId, eventId, secret, endpoint } = await failedDelivery('/replay.one');
     const before = await t.prisma.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
     const client = wsClient(t.wsUrl, t.key);
+    const listening = watchSubscriptions(t.app.services).expect(1);
     const live = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: endpoint.id });
-    await new Promise((r) => setTimeout(r, 150));
+    await listening();
 
     const replay = (await t.ok(ReplayDelivery, { id: deliveryId })).replayDelivery;
     // The dispatcher may already have sent it by the time the mutation reads it back; an attempt

@@ -6,7 +6,7 @@ import { REDIS_URL, createTestDatabase, type TestDatabase } from '../helpers/db.
 import { type Instance, startInstance } from '../helpers/instances.js';
 import { type Receiver, type Received, startReceiver } from '../helpers/receiver.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
-import { collect, wsClient } from '../helpers/ws.js';
+import { collect, watchSubscriptions, wsClient } from '../helpers/ws.js';
 
 let database: TestDatabase;
 let api: TestApp;
@@ -130,8 +130,9 @@ describe('several dispatchers on one PostgreSQL', () => {
     instances.push(await startInstance(dispatcherEnv()));
     const { createEndpoint } = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/redis`, eventTypes: ['redis.x'] } });
     const client = wsClient(api.wsUrl, api.key);
+    const listening = watchSubscriptions(api.app.services).expect(1);
     const sub = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: createEndpoint.endpoint.id });
-    await new Promise((r) => setTimeout(r, 300));
+    await listening();
     await api.ok(SendEvent, { input: { eventType: 'redis.x', payload: {} } });
     const items = await sub.until((list) => list.some((i) => i.deliveryStatusChanged.status === 'DELIVERED'), 20_000);
     expect(items.map((i) => i.deliveryStatusChanged.status)).toEqual(['PENDING', 'SENDING', 'DELIVERED']);
