@@ -63,7 +63,7 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
  */
 export function watchSubscriptions(services: { pubsub: HookyardPubSub }) {
   const pubsub = services.pubsub;
-  const original = pubsub.subscribe.bind(pubsub) as (...args: unknown[]) => AsyncIterable<unknown>;
+  const original = pubsub.subscribe.bind(pubsub) as unknown as (...args: unknown[]) => AsyncIterable<unknown>;
   let started = 0;
   pubsub.subscribe = ((...args: unknown[]) => {
     const source = original(...args);
@@ -86,7 +86,7 @@ export function watchSubscriptions(services: { pubsub: HookyardPubSub }) {
         };
       },
     };
-  }) as typeof pubsub.subscribe;
+  }) as unknown as typeof pubsub.subscribe;
   return {
     /** Call before subscribing; the returned wait resolves once `n` more subscriptions listen. */
     expect(n: number, timeoutMs = 10_000) {
