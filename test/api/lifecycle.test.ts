@@ -7,22 +7,23 @@ import { CreateEndpoint, GetEndpoint, SendEvent, UpdateEndpoint } from '../helpe
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { BOOTSTRAP_KEY, eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
 
+let database: TestDatabase;
 let rx: Receiver;
 beforeAll(async () => {
+  database = await createTestDatabase();
   rx = await startReceiver();
 });
 afterAll(async () => {
   await rx?.close();
+  await database?.drop();
 });
 
 describe('lifecycle', () => {
-  // Each test has its own database (restarts inside a test reuse it), so no endpoint, delivery or
-  // receiver answer of one test reaches another.
-  let database: TestDatabase | undefined;
+  // Each test starts (and restarts) its own app; what they share, the database, only holds
+  // endpoints filtered to the test's own event types, so no test's events reach another's endpoints.
   let t: TestApp;
   let running: TestApp | undefined;
   const start = async (env: Record<string, string> = {}) => {
-    database ??= await createTestDatabase();
     running = t = await startTestApp({ db: database, env });
     return t;
   };
@@ -34,11 +35,7 @@ describe('lifecycle', () => {
   beforeEach(() => {
     rx.respond(() => ({ status: 200 }));
   });
-  afterEach(async () => {
-    await stop();
-    await database?.drop();
-    database = undefined;
-  });
+  afterEach(stop);
 
   it('applies the migrations into Prisma history with Prisma checksums, once', async () => {
     await start({ HOOKYARD_ROLE: 'api' });
@@ -58,17 +55,18 @@ describe('lifecycle', () => {
 
   it('serves the same schema through yoga.fetch without a socket', async () => {
     await start({ HOOKYARD_ROLE: 'api' });
+    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/in-process`, eventTypes: ['in.process'] } });
     const res = await t.app.yoga.fetch(
       'http://in-process/graphql',
       { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BOOTSTRAP_KEY}` }, body: JSON.stringify({ query: '{ endpoints(first: 1) { edges { node { id } } } }' }) },
       { requestId: 'in-process-1' },
     );
-    expect(await res.json()).toEqual({ data: { endpoints: { edges: [] } } });
+    expect(await res.json()).toEqual({ data: { endpoints: { edges: [{ node: { id: createEndpoint.endpoint.id } }] } } });
   });
 
   it('keeps its data across a restart', async () => {
     await start({ HOOKYARD_ROLE: 'api' });
-    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/persist`, description: 'survives' } });
+    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/persist`, description: 'survives', eventTypes: ['persist'] } });
     await stop();
     await start({ HOOKYARD_ROLE: 'api' });
     const again = await t.ok(GetEndpoint, { id: createEndpoint.endpoint.id });
