@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/ids.js';
 import { BulkReplay, CreateEndpoint, DisableEndpoint, OnDeliveryStatus, type StatusChange } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
-import { collect, wsClient } from '../helpers/ws.js';
+import { collect, watchSubscriptions, wsClient } from '../helpers/ws.js';
 
 let t: TestApp;
 let tenantId: string;
@@ -97,8 +97,9 @@ describe('bulkReplayDeliveries', () => {
     const ep = await endpoint();
     await seed(ep, Array.from({ length: 5 }, () => ({ status: 'FAILED' as const, createdAt: new Date() })));
     const client = wsClient(t.wsUrl, t.key);
+    const listening = watchSubscriptions(t.app.services).expect(1);
     const live = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: ep });
-    await new Promise((r) => setTimeout(r, 150));
+    await listening();
     await t.ok(BulkReplay, { input: { endpointId: ep } });
     const items = await live.until((list) => list.length >= 5);
     expect(items.map((i) => [i.deliveryStatusChanged.previousStatus, i.deliveryStatusChanged.status])).toEqual(Array(5).fill([null, 'PENDING']));

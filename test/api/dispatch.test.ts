@@ -7,7 +7,7 @@ import {
 } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
-import { collect, wsClient } from '../helpers/ws.js';
+import { collect, watchSubscriptions, wsClient } from '../helpers/ws.js';
 
 let t: TestApp;
 let rx: Receiver;
@@ -183,6 +183,8 @@ describe('delivering', () => {
     const ev = await t.prisma.event.findFirstOrThrow({ where: { deliveries: { some: { id: deliveryId } } } });
     await t.prisma.delivery.create({ data: { id: held, tenantId: ev.tenantId, endpointId: endpoint.id, eventId: ev.id, eventType: ev.eventType } });
     t.app.services.notifyWork();
+    // The thing under test is that nothing happens: give the woken dispatcher (100 ms polls) a
+    // few passes in which it must not send the held delivery.
     await new Promise((r) => setTimeout(r, 400));
     expect((await t.prisma.delivery.findUniqueOrThrow({ where: { id: held } })).status).toBe('PENDING');
     expect(rx.received.filter((r) => r.path === path)).toHaveLength(1);
@@ -218,10 +220,11 @@ describe('deliveryStatusChanged', () => {
     const b = await endpointTo(`${rx.url}${path}`, { eventTypes: ['live.*'] });
     const mine = wsClient(t.wsUrl, t.key);
     const theirs = wsClient(t.wsUrl, t.otherKey);
+    const listening = watchSubscriptions(t.app.services).expect(3);
     const sub = collect<StatusChange>(mine, OnDeliveryStatus, {});
     const onlyA = collect<StatusChange>(mine, OnDeliveryStatus, { endpointId: a.endpoint.id, statuses: ['DELIVERED'] });
     const spy = collect<StatusChange>(theirs, OnDeliveryStatus, {});
-    await new Promise((r) => setTimeout(r, 200)); // subscriptions registered
+    await listening();
     const sent = await t.ok(SendEvent, { input: { eventType: 'live.one', payload: { n: 1 } } });
     const ids = (await t.prisma.delivery.findMany({ where: { eventId: sent.sendEvent.event.id, endpointId: { in: [a.endpoint.id, b.endpoint.id] } } })).map((d) => d.id);
     expect(ids).toHaveLength(2);
@@ -232,6 +235,7 @@ describe('deliveryStatusChanged', () => {
       expect(changes[2]!.attempt).toMatchObject({ attemptNumber: 1, responseStatus: 200 });
     }
     await onlyA.until((items) => items.length >= 1);
+    // Proving that nothing more arrives: a short window after every change has been pushed to `sub`.
     await new Promise((r) => setTimeout(r, 200));
     expect(onlyA.items.map((i) => [i.deliveryStatusChanged.delivery.endpoint.id, i.deliveryStatusChanged.status])).toEqual([[a.endpoint.id, 'DELIVERED']]);
     expect(spy.items).toEqual([]);
@@ -247,9 +251,10 @@ describe('deliveryStatusChanged', () => {
     const first = wsClient(t.wsUrl, t.key);
     const second = wsClient(t.wsUrl, t.key);
     const vars = { endpointId: endpoint.id };
+    const listening = watchSubscriptions(t.app.services).expect(2);
     const a = collect<StatusChange>(first, OnDeliveryStatus, vars);
     const b = collect<StatusChange>(second, OnDeliveryStatus, vars);
-    await new Promise((r) => setTimeout(r, 200));
+    await listening();
     const one = await sendTo(endpoint.id);
     const done = (items: StatusChange[], id: string) =>
       items.some((i) => i.deliveryStatusChanged.delivery.id === id && i.deliveryStatusChanged.status === 'DELIVERED');
@@ -272,8 +277,9 @@ describe('deliveryStatusChanged', () => {
     await settled(deliveryId);
     await eventually(async () => (await t.prisma.statusOutbox.count()) === 0, 5_000, 'outbox drained');
     const client = wsClient(t.wsUrl, t.key);
+    const listening = watchSubscriptions(t.app.services).expect(1);
     const sub = collect<StatusChange>(client, OnDeliveryStatus, { deliveryId });
-    await new Promise((r) => setTimeout(r, 150));
+    await listening();
     const tenantId = (await t.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
     // As left by an instance killed between its commit and its publish.
     await t.prisma.statusOutbox.create({
@@ -293,10 +299,12 @@ describe('deliveryStatusChanged', () => {
   it("refuses to subscribe by another tenant's ids: they simply never match", async () => {
     const { endpoint } = await endpointTo(`${rx.url}/iso`);
     const theirs = wsClient(t.wsUrl, t.otherKey);
+    const listening = watchSubscriptions(t.app.services).expect(1);
     const spy = collect<StatusChange>(theirs, OnDeliveryStatus, { endpointId: endpoint.id });
-    await new Promise((r) => setTimeout(r, 100));
+    await listening();
     const { deliveryId } = await sendTo(endpoint.id);
     await settled(deliveryId);
+    // Proving that nothing arrives: a short window after the delivery settled.
     await new Promise((r) => setTimeout(r, 200));
     expect(spy.items).toEqual([]);
     await theirs.dispose();

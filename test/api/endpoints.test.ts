@@ -3,6 +3,7 @@ import {
   CreateEndpoint, DeleteEndpoint, DisableEndpoint, EnableEndpoint, GetEndpoint, ListEndpoints, RotateSecret, UpdateEndpoint,
 } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { newId } from '../../src/ids.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -109,9 +110,15 @@ describe('endpoints', () => {
     }
     const all = await t.prisma.endpoint.findMany({ where: { deletedAt: null, tenant: { name: 'default' } }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
     expect(seen).toEqual(all.map((e) => e.id));
+    // More rows than the cap, written directly: a page asked for 1000 holds exactly the newest 100.
+    const tenantId = all[0]!.tenantId;
+    const base = Date.now() + 60_000;
+    const extra = Array.from({ length: 120 }, (_, i) => ({ id: newId('endpoint'), tenantId, url: `https://example.com/cap/${i}`, createdAt: new Date(base + i) }));
+    await t.prisma.endpoint.createMany({ data: extra });
     const big = await t.gql(ListEndpoints, { first: 1000 });
     expect(big.errors).toBeUndefined();
-    expect(big.data!.endpoints.edges.length).toBeLessThanOrEqual(100);
+    expect(big.data!.endpoints.edges.map((e) => e.node.id)).toEqual(extra.slice(20).reverse().map((e) => e.id));
+    expect(big.data!.endpoints.pageInfo.hasNextPage).toBe(true);
   });
 
   it("isolates tenants: another tenant's key sees NOT_FOUND for every mutation and query", async () => {

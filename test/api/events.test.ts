@@ -102,7 +102,6 @@ describe('queries', () => {
       events.push(r.sendEvent.event.id);
     }
     const mid = new Date();
-    await new Promise((r) => setTimeout(r, 5));
 
     const collect = async (filter: Record<string, unknown>, first = 3) => {
       const ids: string[] = [];
@@ -138,9 +137,13 @@ describe('queries', () => {
   });
 
   it('lists events newest first with filters', async () => {
-    await t.ok(SendEvent, { input: { eventType: 'list.me', payload: {} } });
+    const sent: string[] = [];
+    for (let i = 0; i < 4; i++) sent.push((await t.ok(SendEvent, { input: { eventType: 'list.me', payload: { i } } })).sendEvent.event.id);
+    await t.ok(SendEvent, { input: { eventType: 'list.not.me', payload: {} } });
     const res = await t.ok(ListEvents, { filter: { eventType: 'list.me' }, first: 10 });
-    expect(res.events.edges).toHaveLength(1);
+    expect(res.events.edges.map((e) => e.node.id)).toEqual([...sent].reverse());
+    const page = await t.ok(ListEvents, { filter: { eventType: 'list.me' }, first: 2 });
+    expect(page.events.edges.map((e) => e.node.id)).toEqual([sent[3], sent[2]]);
   });
 
   it('resolves node ids of every type, and only the caller tenant ones', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { CreateEndpoint, GetEndpoint, SendEvent, UpdateEndpoint } from '../helpers/operations.js';
@@ -19,10 +19,26 @@ afterAll(async () => {
 });
 
 describe('lifecycle', () => {
+  // Each test starts (and restarts) its own app; what they share, the database, only holds
+  // endpoints filtered to the test's own event types, so no test's events reach another's endpoints.
   let t: TestApp;
+  let running: TestApp | undefined;
+  const start = async (env: Record<string, string> = {}) => {
+    running = t = await startTestApp({ db: database, env });
+    return t;
+  };
+  const stop = async () => {
+    const app = running;
+    running = undefined;
+    await app?.stop();
+  };
+  beforeEach(() => {
+    rx.respond(() => ({ status: 200 }));
+  });
+  afterEach(stop);
 
   it('applies the migrations into Prisma history with Prisma checksums, once', async () => {
-    t = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api' } });
+    await start({ HOOKYARD_ROLE: 'api' });
     const rows = await t.prisma.$queryRawUnsafe<{ migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number }[]>(
       'SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name',
     );
@@ -38,52 +54,55 @@ describe('lifecycle', () => {
   });
 
   it('serves the same schema through yoga.fetch without a socket', async () => {
+    await start({ HOOKYARD_ROLE: 'api' });
+    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/in-process`, eventTypes: ['in.process'] } });
     const res = await t.app.yoga.fetch(
       'http://in-process/graphql',
       { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BOOTSTRAP_KEY}` }, body: JSON.stringify({ query: '{ endpoints(first: 1) { edges { node { id } } } }' }) },
       { requestId: 'in-process-1' },
     );
-    expect(await res.json()).toEqual({ data: { endpoints: { edges: [] } } });
+    expect(await res.json()).toEqual({ data: { endpoints: { edges: [{ node: { id: createEndpoint.endpoint.id } }] } } });
   });
 
   it('keeps its data across a restart', async () => {
-    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/persist`, description: 'survives' } });
-    await t.stop();
-    t = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api' } });
+    await start({ HOOKYARD_ROLE: 'api' });
+    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/persist`, description: 'survives', eventTypes: ['persist'] } });
+    await stop();
+    await start({ HOOKYARD_ROLE: 'api' });
     const again = await t.ok(GetEndpoint, { id: createEndpoint.endpoint.id });
     expect(again.endpoint).toMatchObject({ description: 'survives' });
-    await t.stop();
+    await stop();
   });
 
   it('on shutdown lets quick sends finish and hands slow ones back untouched', async () => {
-    t = await startTestApp({ db: database, env: { HOOKYARD_SHUTDOWN_GRACE_MS: '500', HOOKYARD_DELIVERY_TIMEOUT_MS: '5000', HOOKYARD_LEASE_MS: '10000' } });
+    await start({ HOOKYARD_SHUTDOWN_GRACE_MS: '500', HOOKYARD_DELIVERY_TIMEOUT_MS: '5000', HOOKYARD_LEASE_MS: '10000' });
     rx.respond((req) => (req.path === '/slow' ? { status: 200, delayMs: 3000 } : { status: 200, delayMs: 100 }));
     const slow = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/slow`, eventTypes: ['shutdown'] } })).createEndpoint.endpoint.id;
     const quick = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/quick`, eventTypes: ['shutdown'] } })).createEndpoint.endpoint.id;
     const sent = await t.ok(SendEvent, { input: { eventType: 'shutdown', payload: {} } });
     await eventually(async () => rx.received.filter((r) => r.path === '/slow' || r.path === '/quick').length === 2);
     const started = Date.now();
-    await t.stop();
+    await stop();
     expect(Date.now() - started).toBeLessThan(3000);
-    t = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api' } });
+    await start({ HOOKYARD_ROLE: 'api' });
     const rows = await t.prisma.delivery.findMany({ where: { eventId: sent.sendEvent.event.id }, include: { attempts: true } });
     const bySlow = rows.find((r) => r.endpointId === slow)!;
     const byQuick = rows.find((r) => r.endpointId === quick)!;
     expect(byQuick).toMatchObject({ status: 'DELIVERED', attemptCount: 1 });
     expect(bySlow).toMatchObject({ status: 'PENDING', attemptCount: 0, leaseOwner: null });
     expect(bySlow.attempts).toEqual([]);
-    await t.stop();
+    await stop();
   });
 
   it('caps sends in flight per endpoint, and honours an endpoint rate limit', async () => {
-    t = await startTestApp({ db: database, env: { HOOKYARD_ENDPOINT_CONCURRENCY: '3', HOOKYARD_DISPATCH_CONCURRENCY: '50' } });
+    await start({ HOOKYARD_ENDPOINT_CONCURRENCY: '3', HOOKYARD_DISPATCH_CONCURRENCY: '50' });
     let inFlight = 0;
     let maxInFlight = 0;
     rx.respond(async (req) => {
       if (req.path !== '/capped') return { status: 200 };
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 50)); // a send that takes a while: what keeps it in flight
       inFlight--;
       return { status: 200 };
     });
@@ -99,18 +118,18 @@ describe('lifecycle', () => {
     const times = rx.received.filter((r) => r.path === '/limited').map((r) => r.at - began);
     // 5 at once (a second's burst), then 5 a second: the 15th cannot arrive before ~2 s.
     expect(Math.max(...times)).toBeGreaterThanOrEqual(1800);
-    await t.stop();
+    await stop();
   });
 
   it('never has more sends in flight than the global limit', async () => {
-    t = await startTestApp({ db: database, env: { HOOKYARD_DISPATCH_CONCURRENCY: '2', HOOKYARD_ENDPOINT_CONCURRENCY: '10' } });
+    await start({ HOOKYARD_DISPATCH_CONCURRENCY: '2', HOOKYARD_ENDPOINT_CONCURRENCY: '10' });
     let inFlight = 0;
     let maxInFlight = 0;
     rx.respond(async (req) => {
       if (!req.path.startsWith('/global')) return { status: 200 };
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      await new Promise((r) => setTimeout(r, 40));
+      await new Promise((r) => setTimeout(r, 40)); // a send that takes a while: what keeps it in flight
       inFlight--;
       return { status: 200 };
     });
@@ -119,19 +138,19 @@ describe('lifecycle', () => {
     for (let i = 0; i < 8; i++) await t.ok(SendEvent, { input: { eventType: 'global', payload: { i } } });
     await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: { in: ids }, status: 'DELIVERED' } })) === 24, 20_000);
     expect(maxInFlight).toBe(2);
-    await t.stop();
+    await stop();
   });
 
   it('updates the target URL of waiting deliveries (they read the endpoint at send time)', async () => {
-    t = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api' } });
+    await start({ HOOKYARD_ROLE: 'api' });
     const id = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/old`, eventTypes: ['move'] } })).createEndpoint.endpoint.id;
     await t.ok(SendEvent, { input: { eventType: 'move', payload: {} } });
     await t.ok(UpdateEndpoint, { id, input: { url: `${rx.url}/new` } });
-    await t.stop();
-    t = await startTestApp({ db: database });
+    await stop();
+    await start();
     await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: id, status: 'DELIVERED' } })) === 1);
     expect(rx.received.some((r) => r.path === '/new')).toBe(true);
     expect(rx.received.some((r) => r.path === '/old')).toBe(false);
-    await t.stop();
+    await stop();
   });
 });

@@ -28,6 +28,7 @@ describe('database rate limiter', () => {
     const old = (s: number) => new Date(Date.now() - s * 1000);
     await t.prisma.rateLimit.create({ data: { key, hits: [...Array(7).fill(old(59.5)), ...Array(3).fill(old(30))] } });
     expect((await limiter.hit(key, 10)).allowed).toBe(false);
+    // The thing under test is time passing: the oldest seven cross the one-minute line.
     await new Promise((r) => setTimeout(r, 700));
     // The seven aged out; three remain, so seven more fit.
     const later = await Promise.all(Array.from({ length: 8 }, () => limiter.hit(key, 10)));

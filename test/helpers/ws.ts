@@ -1,6 +1,8 @@
 // A real graphql-ws client over ws.
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { vi } from 'vitest';
+import type { HookyardPubSub } from '../../src/pubsub.js';
 
 export function wsClient(url: string, authorization: string | null, extra: Partial<Parameters<typeof createClient>[0]> = {}): Client {
   return createClient({
@@ -49,6 +51,53 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
         });
       }
       return items;
+    },
+  };
+}
+
+/**
+ * Counts the app's `deliveryStatusChanged` listeners as they start, so a test can wait until its
+ * subscriptions are registered instead of sleeping: graphql-ws has no per-subscription
+ * acknowledgement. A listener counts once its source has been asked for its first value, which is
+ * when graphql-yoga's pubsub adds it to the event target.
+ */
+export function watchSubscriptions(services: { pubsub: HookyardPubSub }) {
+  const pubsub = services.pubsub;
+  const original = pubsub.subscribe.bind(pubsub) as unknown as (...args: unknown[]) => AsyncIterable<unknown>;
+  let started = 0;
+  pubsub.subscribe = ((...args: unknown[]) => {
+    const source = original(...args);
+    if (args[0] !== 'deliveryStatusChanged') return source;
+    return {
+      [Symbol.asyncIterator]() {
+        const inner = source[Symbol.asyncIterator]();
+        let counted = false;
+        return {
+          next() {
+            const result = inner.next();
+            if (!counted) {
+              counted = true;
+              started++;
+            }
+            return result;
+          },
+          return: (value?: unknown) => (inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value: undefined })),
+          throw: (err?: unknown) => (inner.throw ? inner.throw(err) : Promise.reject(err)),
+        };
+      },
+    };
+  }) as unknown as typeof pubsub.subscribe;
+  return {
+    /** Call before subscribing; the returned wait resolves once `n` more subscriptions listen. */
+    expect(n: number, timeoutMs = 10_000) {
+      const target = started + n;
+      return () =>
+        vi.waitFor(
+          () => {
+            if (started < target) throw new Error(`${started - target + n} of ${n} subscriptions listening`);
+          },
+          { timeout: timeoutMs, interval: 10 },
+        );
     },
   };
 }
