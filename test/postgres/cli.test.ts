@@ -4,7 +4,7 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../helpers/db.js';
 import { startInstance } from '../helpers/instances.js';
 
@@ -41,13 +41,14 @@ function spawnCli(args: string[], env: Record<string, string> = {}) {
     out,
     exited,
     async waitFor(stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 45_000): Promise<RegExpExecArray> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const m = pattern.exec(out[stream]);
-        if (m) return m;
-        if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} on ${stream}:\n${out.stdout}\n${out.stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      return vi.waitFor(
+        () => {
+          const m = pattern.exec(out[stream]);
+          if (!m) throw new Error(`no ${pattern} on ${stream} (exit code ${proc.exitCode}):\n${out.stdout}\n${out.stderr}`);
+          return m;
+        },
+        { timeout: timeoutMs, interval: 50 },
+      );
     },
     stop(signal: NodeJS.Signals = 'SIGINT') {
       if (proc.exitCode === null) proc.kill(signal);

@@ -1,49 +1,25 @@
 // Subscriptions that cross instances through Redis resume by themselves after Redis goes away and
 // comes back. The outage is a proxy in front of the machine's Redis that the test cuts and
 // restores (the shared Redis itself is never restarted).
-import { connect, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, REDIS_URL, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { CreateEndpoint, OnDeliveryStatus, SendEvent, type StatusChange } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
+import { type RedisProxy, startRedisProxy } from '../helpers/redisProxy.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { collect, wsClient } from '../helpers/ws.js';
 
-const target = new URL(REDIS_URL);
-const sockets = new Set<Socket>();
-let proxy: Server | undefined;
-
-async function listen(port = 0): Promise<number> {
-  proxy = createServer((inbound) => {
-    const outbound = connect(Number(target.port || 6379), target.hostname);
-    for (const s of [inbound, outbound]) {
-      sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => sockets.delete(s));
-    }
-    inbound.pipe(outbound).pipe(inbound);
-  });
-  await new Promise<void>((r) => proxy!.listen(port, '127.0.0.1', r));
-  return (proxy.address() as AddressInfo).port;
-}
-
-async function cut(): Promise<void> {
-  const closed = new Promise((r) => proxy!.close(r));
-  for (const s of sockets) s.destroy();
-  await closed;
-}
+let proxy: RedisProxy;
 
 let database: TestDatabase;
 let sender: TestApp;
 let watcher: TestApp;
 let rx: Receiver;
-let port: number;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  port = await listen();
-  const env = { REDIS_URL: `redis://127.0.0.1:${port}`, HOOKYARD_RETRY_SCHEDULE: '0s' };
+  proxy = await startRedisProxy();
+  const env = { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, HOOKYARD_RETRY_SCHEDULE: '0s' };
   // The dispatching instance, and an API-only one whose subscribers only Redis can reach.
   sender = await startTestApp({ db: database, env });
   watcher = await startTestApp({ db: database, env: { ...env, HOOKYARD_ROLE: 'api' } });
@@ -53,7 +29,7 @@ afterAll(async () => {
   await watcher?.stop();
   await sender?.stop();
   await rx?.close();
-  if (proxy?.listening) await cut();
+  if (proxy?.listening()) await proxy.cut();
   await database?.drop();
 });
 
@@ -81,12 +57,12 @@ describe('Redis outage', () => {
 
     try {
       await throughRedis('before the outage', 15_000);
-      await cut();
+      await proxy.cut();
       // While Redis is away, deliveries go on (they live in PostgreSQL); only the pushes wait.
       const during = await sender.ok(SendEvent, { input: { eventType: 'resume.check', payload: { what: 'during' } } });
       const duringId = await deliveryOf(during.sendEvent.event.id);
       await expect.poll(async () => (await sender.prisma.delivery.findUniqueOrThrow({ where: { id: duringId } })).status, { timeout: 10_000 }).toBe('DELIVERED');
-      await listen(port);
+      await proxy.restore();
       await throughRedis('after the outage', 20_000);
     } finally {
       sub.unsubscribe();
