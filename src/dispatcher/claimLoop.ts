@@ -1,0 +1,151 @@
+// The claim loop: claims as many due deliveries as there is room for (globally, per endpoint, and
+// within each endpoint's rate-limit tokens) and hands them to the executor. It takes over expired
+// leases now and then, backs off on errors, and sleeps until the next poll unless woken sooner:
+// new work (the work signal), a retry coming due (a timer), or slots freeing up.
+import type { Config } from '../config.js';
+import type { PrismaClient } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { Executor } from './executor.js';
+import type { Recorder } from './recorder.js';
+import * as store from './store.js';
+
+const MAX_BATCH = 100;
+
+export interface ClaimLoopDeps {
+  config: Pick<Config, 'dispatchConcurrency' | 'endpointConcurrency' | 'leaseMs' | 'pollIntervalMs'>;
+  db: PrismaClient;
+  log: Logger;
+  owner: string;
+  executor: Executor;
+  recorder: Recorder;
+}
+
+export class ClaimLoop {
+  private done: Promise<void> | null = null;
+  private stopping = false;
+  private woken = false;
+  private wakeSleeper: (() => void) | null = null;
+  /** The last claim was cut short by the global limit: claim again when slots free up. */
+  private globalLimited = false;
+  /** Endpoints held back at their limit in the last claim. */
+  private saturated = new Set<string>();
+  private nextTakeoverAt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimerAt = Infinity;
+
+  constructor(private readonly deps: ClaimLoopDeps) {}
+
+  start(): void {
+    this.done ??= this.loop();
+  }
+
+  /** Claims now (new work, a freed slot, a retry coming due) instead of at the next poll. */
+  wake(): void {
+    this.woken = true;
+    this.wakeSleeper?.();
+  }
+
+  /** Wakes the loop when a retry scheduled `inMs` from now comes due, without waiting for the next poll. */
+  wakeIn(inMs: number): void {
+    if (this.stopping) return;
+    const at = Date.now() + inMs;
+    if (at >= this.retryTimerAt) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimerAt = at;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.retryTimerAt = Infinity;
+      this.wake();
+    }, Math.max(0, inMs));
+    this.retryTimer.unref();
+  }
+
+  /**
+   * A run finished its attempt. Claim again once a quarter of the slots are free (globally, or of
+   * a held-back endpoint), not per freed slot: a claim per delivery would cost a query per delivery.
+   */
+  slotFreed(endpointId: string, stillOnEndpoint: number): void {
+    const { dispatchConcurrency, endpointConcurrency } = this.deps.config;
+    const quarter = (n: number) => Math.max(1, Math.floor(n / 4));
+    if (this.globalLimited && dispatchConcurrency - this.deps.executor.size >= quarter(dispatchConcurrency)) {
+      this.wake();
+    } else if (this.saturated.has(endpointId) && endpointConcurrency - stillOnEndpoint >= quarter(endpointConcurrency)) {
+      this.saturated.delete(endpointId);
+      this.wake();
+    }
+  }
+
+  /** Stops claiming; resolves once the loop has left its last cycle. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.wake();
+    await this.done;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken || this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleeper = () => {
+        this.wakeSleeper = null;
+        done();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    const { config, db, log, owner, executor, recorder } = this.deps;
+    let backoff = 0;
+    while (!this.stopping) {
+      try {
+        if (Date.now() >= this.nextTakeoverAt) {
+          this.nextTakeoverAt = Date.now() + Math.max(1000, config.leaseMs / 4);
+          const taken = await store.takeOverExpired(db, owner, config.leaseMs, MAX_BATCH);
+          if (taken.length > 0) log.warn({ count: taken.length }, 'took over deliveries whose lease expired');
+          for (const c of taken) executor.begin(c);
+        }
+        const free = config.dispatchConcurrency - executor.size;
+        this.woken = false;
+        if (free <= 0) {
+          this.globalLimited = true;
+          await this.sleep(config.pollIntervalMs);
+          continue;
+        }
+        const want = Math.min(free, MAX_BATCH);
+        const busy = this.capacities();
+        const claimed = await store.claimDue(db, owner, config.leaseMs, want, config.endpointConcurrency, busy);
+        backoff = 0;
+        for (const c of claimed) executor.begin(c);
+        recorder.claimed(claimed);
+        // A full batch, or endpoints held back at their limit: more may be due as soon as slots free.
+        this.globalLimited = claimed.length === want;
+        this.saturated = new Set(busy.filter((b) => b.free <= 0).map((b) => b.endpointId));
+        if (claimed.length === want) continue;
+        await this.sleep(config.pollIntervalMs);
+      } catch (err) {
+        backoff = Math.min(Math.max(100, backoff * 2), 10_000);
+        log.error({ err, retryInMs: backoff }, 'dispatch cycle failed; backing off');
+        this.woken = false;
+        await this.sleep(backoff);
+      }
+    }
+  }
+
+  /** Endpoints this instance must hold back: busy ones, and rate-limited ones short of tokens. */
+  private capacities(): store.EndpointCapacity[] {
+    const { config, executor } = this.deps;
+    const ids = new Set([...executor.busyEndpoints(), ...executor.rateLimits.limitedEndpoints()]);
+    const out: store.EndpointCapacity[] = [];
+    for (const endpointId of ids) {
+      const free = Math.min(config.endpointConcurrency - executor.busy(endpointId), executor.rateLimits.available(endpointId) ?? Infinity);
+      if (free < config.endpointConcurrency) out.push({ endpointId, free: Math.max(0, free) });
+    }
+    return out;
+  }
+}

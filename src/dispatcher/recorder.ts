@@ -1,0 +1,198 @@
+// Where outcomes go: written in batches (one statement each: the deliveries, their attempt rows and
+// the outbox), published after the commit, and the endpoints disabled on the way announced. Also
+// publishes the claims (PENDING → SENDING) and, at shutdown, hands back what was never sent.
+import type { Config } from '../config.js';
+import type { PrismaClient } from '../db/client.js';
+import type { OutboxRelay } from '../domain/outbox.js';
+import { newId } from '../ids.js';
+import type { Logger } from '../logger.js';
+import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
+import { writeIsolating } from './isolate.js';
+import { type Decision, decide } from './policy.js';
+import * as store from './store.js';
+
+const MAX_COMPLETION_BATCH = 500;
+
+interface Pending {
+  completion: store.Completion;
+  claimed: store.Claimed;
+}
+
+export interface RecorderDeps {
+  config: Pick<Config, 'disableAfterMs' | 'retrySchedule' | 'maxRetryAfterMs'>;
+  db: PrismaClient;
+  log: Logger;
+  pubsub: HookyardPubSub;
+  outbox: OutboxRelay;
+  owner: string;
+  /** A retry was scheduled this far ahead: wake the claim loop then. */
+  onRetryScheduled: (inMs: number) => void;
+  onEndpointDisabled?: (tenantId: string, endpointId: string, reason: string) => Promise<void>;
+}
+
+export class Recorder {
+  private readonly completions: Pending[] = [];
+  private readonly toRelease: store.Claimed[] = [];
+  private flushing: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(private readonly deps: RecorderDeps) {}
+
+  /** Publishes PENDING → SENDING for what the claim loop just claimed. */
+  claimed(claimed: store.Claimed[]): void {
+    if (claimed.length === 0) return;
+    const occurredAt = new Date().toISOString();
+    this.publish(claimed, (c) => change(c, 'PENDING', 'SENDING', occurredAt));
+  }
+
+  /** Records a decided attempt: disables the endpoint first when the policy says so, then queues the write. */
+  async record(claimed: store.Claimed, decision: Decision): Promise<void> {
+    const { log, db } = this.deps;
+    if (decision.disableEndpoint !== null) {
+      const ids = { deliveryId: claimed.id, eventId: claimed.eventId, endpointId: claimed.endpointId };
+      const disabled = await store.disableEndpointGone(db, claimed.endpointId, decision.disableEndpoint).catch((err: unknown) => {
+        log.error({ ...ids, err }, 'could not disable endpoint after 410');
+        return false;
+      });
+      if (disabled) {
+        log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
+        this.endpointDisabled(claimed.tenantId, claimed.endpointId, decision.disableEndpoint);
+      }
+    }
+    this.enqueue({ claimed, completion: { deliveryId: claimed.id, attemptId: newId('attempt'), ...decision.attempt, status: decision.status, retryInMs: decision.retryInMs } });
+  }
+
+  /** Claimed but never attempted (shut down mid-send): handed back at stop(). */
+  release(claimed: store.Claimed): void {
+    this.toRelease.push(claimed);
+  }
+
+  /** Writes what is queued (giving up on an outage after a while), then releases the unsent. */
+  async stop(): Promise<{ released: number }> {
+    this.stopping = true;
+    await this.flushing;
+    this.deps.log.info('dispatcher stopping: 3/4 outcomes recorded');
+    const unsent = this.toRelease.splice(0);
+    const released = new Set(
+      await store.release(this.deps.db, this.deps.owner, unsent.map((c) => c.id)).catch((err: unknown) => {
+        this.deps.log.error({ err }, 'could not release deliveries; their leases will expire');
+        return [];
+      }),
+    );
+    const back = unsent.filter((c) => released.has(c.id));
+    const occurredAt = new Date().toISOString();
+    this.publish(back, (c) => change(c, 'SENDING', 'PENDING', occurredAt));
+    return { released: released.size };
+  }
+
+  /** Not awaited: the outcome is stored already, and a failed emission must not hold the loop. */
+  private endpointDisabled(tenantId: string, endpointId: string, reason: string): void {
+    this.deps.onEndpointDisabled?.(tenantId, endpointId, reason).catch((err: unknown) =>
+      this.deps.log.error({ err, tenantId, endpointId }, 'could not emit hookyard.endpoint.disabled'),
+    );
+  }
+
+  private enqueue(p: Pending): void {
+    this.completions.push(p);
+    // Only for the wake-up timer: the due time itself is computed by the database.
+    if (p.completion.retryInMs !== null) this.deps.onRetryScheduled(p.completion.retryInMs);
+    this.flushing ??= this.flush();
+  }
+
+  /**
+   * Writes outcomes in batches: whatever piled up while the previous write ran goes next. A batch
+   * the database refuses for its data is split until the refused outcome is alone (isolate.ts);
+   * only connection errors and outages are retried as they are, with backoff.
+   */
+  private async flush(): Promise<void> {
+    let backoff = 0;
+    while (this.completions.length > 0) {
+      const batch = this.completions.slice(0, MAX_COMPLETION_BATCH);
+      try {
+        await writeIsolating(batch, {
+          write: (part) => this.writeOutcomes(part),
+          isStatementError: store.isStatementError,
+          unwritable: (p, err) => this.writeUnrecordable(p, err),
+        });
+        backoff = 0;
+      } catch (err) {
+        backoff = Math.min(Math.max(100, backoff * 2), 5_000);
+        this.deps.log.error({ err, pending: this.completions.length, retryInMs: backoff }, 'recording outcomes failed; retrying');
+        await new Promise((r) => setTimeout(r, backoff));
+        if (this.stopping && backoff >= 5_000) break;
+      }
+    }
+    this.flushing = null;
+  }
+
+  /** One statement for these outcomes; written ones leave the queue and are published. */
+  private async writeOutcomes(part: Pending[]): Promise<void> {
+    const { db, owner, config, outbox, log } = this.deps;
+    const recorded = await store.complete(db, owner, part.map((p) => p.completion), config.disableAfterMs);
+    this.dequeue(part);
+    outbox.publish(recorded);
+    for (const row of recorded) {
+      for (const r of row.retired) {
+        log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');
+        this.endpointDisabled(row.tenantId, r.endpointId, r.reason);
+      }
+    }
+    const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
+    for (const p of part) {
+      if (!done.has(p.completion.deliveryId)) {
+        log.warn({ deliveryId: p.claimed.id, eventId: p.claimed.eventId }, 'outcome not recorded: the lease was lost to another instance');
+      }
+    }
+  }
+
+  /**
+   * The database refuses this outcome on its own. It is recorded as a failed attempt saying why,
+   * without what the receiver sent, and the delivery moves on by the schedule; if even that is
+   * refused, it is dropped here and its lease expiry records it ("lease expired"). Never retried
+   * as it is.
+   */
+  private async writeUnrecordable(p: Pending, err: unknown): Promise<void> {
+    const { log, config } = this.deps;
+    const c = p.completion;
+    const ids = { deliveryId: c.deliveryId, eventId: p.claimed.eventId, endpointId: p.claimed.endpointId, attempt: c.attemptNumber };
+    const reason = `outcome could not be stored (SQLSTATE ${store.sqlState(err)}); response body dropped`;
+    log.error({ ...ids, err, responseStatus: c.responseStatus }, 'the database refused an outcome; recording it as a failed attempt');
+    // The endpoint a 410 disables was disabled when the outcome was decided; only the delivery's
+    // next state is taken from this decision.
+    const fallback = decide(p.claimed, {
+      ok: false, startedAt: c.startedAt, durationMs: c.durationMs ?? 0, responseStatus: c.responseStatus, responseBody: null, retryAfterMs: null, error: reason,
+      // A delivery that was to end FAILED (e.g. webhook-retry: none) still does.
+      noRetry: c.status === 'FAILED',
+    }, config, Math.random());
+    try {
+      await this.writeOutcomes([{ claimed: p.claimed, completion: { ...c, ...fallback.attempt, status: fallback.status, retryInMs: fallback.retryInMs } }]);
+      this.dequeue([p]);
+      if (fallback.retryInMs !== null) this.deps.onRetryScheduled(fallback.retryInMs);
+    } catch (again) {
+      if (!store.isStatementError(again)) throw again;
+      log.error({ ...ids, err: again }, 'the database refused the failed attempt too; leaving the delivery to lease expiry');
+      this.dequeue([p]);
+    }
+  }
+
+  private dequeue(part: Pending[]): void {
+    const gone = new Set(part);
+    let kept = 0;
+    for (const p of this.completions) if (!gone.has(p)) this.completions[kept++] = p;
+    this.completions.length = kept;
+  }
+
+  private publish(claimed: store.Claimed[], toChange: (c: store.Claimed) => DeliveryStatusEvent): void {
+    const byTenant = new Map<string, DeliveryStatusEvent[]>();
+    for (const c of claimed) {
+      const list = byTenant.get(c.tenantId);
+      if (list) list.push(toChange(c));
+      else byTenant.set(c.tenantId, [toChange(c)]);
+    }
+    for (const [tenant, list] of byTenant) publishStatusChanges(this.deps.pubsub, tenant, list);
+  }
+}
+
+function change(c: store.Claimed, from: DeliveryStatusEvent['previousStatus'], to: DeliveryStatusEvent['status'], occurredAt: string): DeliveryStatusEvent {
+  return { deliveryId: c.id, endpointId: c.endpointId, eventId: c.eventId, previousStatus: from, status: to, attemptId: null, occurredAt };
+}

@@ -1,0 +1,120 @@
+// The executor without a database: a fake sender and a recorder that only notes what it gets.
+// Shutdown awaits the runs themselves (no polling): it ends as soon as the last one hands over, or
+// at the deadline aborts those still sending and hands them back for release.
+import { describe, expect, it, vi } from 'vitest';
+import { Executor } from '../../src/dispatcher/executor.js';
+import { LEASE_EXPIRED_ERROR, type Decision } from '../../src/dispatcher/policy.js';
+import type { Recorder } from '../../src/dispatcher/recorder.js';
+import type { AttemptOutcome, Outgoing, Sender } from '../../src/dispatcher/send.js';
+import type { Claimed } from '../../src/dispatcher/store.js';
+import { createLogger } from '../../src/logger.js';
+import { Metrics } from '../../src/metrics.js';
+import type { SecretBox } from '../../src/security/secretBox.js';
+
+function claimed(id: string, endpointId: string, extra: Partial<Claimed> = {}): Claimed {
+  return {
+    id, tenantId: 'ten_1', endpointId, eventId: `evt_${id}`, eventType: 'x', attemptCount: 0, trigger: 'event', payload: {},
+    eventCreatedAt: new Date(), url: 'http://receiver.example/', headers: {}, rateLimitPerSecond: null, secrets: [],
+    traceparent: null, dueAt: new Date(), previousStatus: 'PENDING', ...extra,
+  };
+}
+
+/** A sender whose answers the test releases one by one; an abort ends a send as ky would. */
+function heldSender() {
+  const waiting = new Map<string, (o: AttemptOutcome) => void>();
+  const sent: string[] = [];
+  const sender: Sender = {
+    send: (out: Outgoing, signal?: AbortSignal) =>
+      new Promise<AttemptOutcome>((resolve) => {
+        sent.push(out.deliveryId);
+        const base = { startedAt: new Date(), durationMs: 1, responseBody: null, retryAfterMs: null };
+        waiting.set(out.deliveryId, (o) => resolve(o));
+        signal?.addEventListener('abort', () => resolve({ ...base, ok: false, responseStatus: null, error: 'aborted: dispatcher shutting down' }));
+      }),
+    close: async () => {},
+  };
+  const answer = (id: string, status = 200) =>
+    waiting.get(id)!({ startedAt: new Date(), durationMs: 1, responseBody: null, retryAfterMs: null, ok: status < 300, responseStatus: status, error: status < 300 ? null : `HTTP ${status}` });
+  return { sender, sent, answer };
+}
+
+function setup() {
+  const { sender, sent, answer } = heldSender();
+  const recorded: { id: string; decision: Decision }[] = [];
+  const released: string[] = [];
+  const recorder = {
+    record: async (c: Claimed, decision: Decision) => void recorded.push({ id: c.id, decision }),
+    release: (c: Claimed) => void released.push(c.id),
+  } as unknown as Recorder;
+  const freed: [string, number][] = [];
+  const executor = new Executor({
+    config: { retrySchedule: [0, 1000], maxRetryAfterMs: 60_000 },
+    log: createLogger('silent'),
+    metrics: new Metrics({ defaultMetrics: false }),
+    secretBox: {} as SecretBox,
+    sender,
+    recorder,
+    onSlotFreed: (endpointId, still) => void freed.push([endpointId, still]),
+  });
+  return { executor, sent, answer, recorded, released, freed };
+}
+
+describe('executor', () => {
+  it('counts runs in flight globally and per endpoint, and reports each freed slot', async () => {
+    const x = setup();
+    x.executor.begin(claimed('d1', 'ep_a'));
+    x.executor.begin(claimed('d2', 'ep_a'));
+    x.executor.begin(claimed('d3', 'ep_b'));
+    await vi.waitFor(() => expect(x.sent).toHaveLength(3));
+    expect([x.executor.size, x.executor.busy('ep_a'), x.executor.busy('ep_b'), [...x.executor.busyEndpoints()].sort()]).toEqual([3, 2, 1, ['ep_a', 'ep_b']]);
+    x.answer('d1');
+    await vi.waitFor(() => expect(x.recorded.map((r) => r.id)).toEqual(['d1']));
+    expect(x.freed).toEqual([['ep_a', 1]]);
+    expect([x.executor.size, x.executor.busy('ep_a')]).toEqual([2, 1]);
+    x.answer('d2', 500);
+    x.answer('d3');
+    await vi.waitFor(() => expect(x.recorded).toHaveLength(3));
+    expect(x.freed).toEqual([['ep_a', 1], ['ep_a', 0], ['ep_b', 0]]);
+    expect([x.executor.size, [...x.executor.busyEndpoints()]]).toEqual([0, []]);
+    expect(x.recorded.find((r) => r.id === 'd2')!.decision).toMatchObject({ status: 'PENDING', attempt: { responseStatus: 500 } });
+  });
+
+  it('records a lease taken over as a lost attempt, without sending', async () => {
+    const x = setup();
+    x.executor.begin(claimed('d1', 'ep_a', { previousStatus: 'SENDING', attemptCount: 1, dueAt: null }));
+    await vi.waitFor(() => expect(x.recorded).toHaveLength(1));
+    expect(x.sent).toEqual([]);
+    expect(x.recorded[0]!.decision).toMatchObject({ status: 'FAILED', attempt: { attemptNumber: 2, error: LEASE_EXPIRED_ERROR } });
+  });
+
+  it('drain ends when the last run hands over, long before its deadline', async () => {
+    const x = setup();
+    x.executor.begin(claimed('d1', 'ep_a'));
+    x.executor.begin(claimed('d2', 'ep_b'));
+    await vi.waitFor(() => expect(x.sent).toHaveLength(2));
+    let drained: number | undefined;
+    const draining = x.executor.drain(3_600_000).then((n) => (drained = n));
+    x.answer('d1');
+    await vi.waitFor(() => expect(x.recorded).toHaveLength(1));
+    expect(drained).toBeUndefined();
+    x.answer('d2');
+    // Resolves within the test's own timeout, not the hour of grace.
+    await draining;
+    expect(drained).toBe(0);
+    expect(x.recorded.map((r) => r.id).sort()).toEqual(['d1', 'd2']);
+    expect(x.released).toEqual([]);
+  });
+
+  it('drain aborts what is still sending at the deadline and hands it back for release, not as an attempt', async () => {
+    const x = setup();
+    x.executor.begin(claimed('d1', 'ep_a'));
+    x.executor.begin(claimed('d2', 'ep_a'));
+    await vi.waitFor(() => expect(x.sent).toHaveLength(2));
+    x.answer('d1');
+    const unfinished = await x.executor.drain(50);
+    expect(unfinished).toBe(1);
+    expect(x.released).toEqual(['d2']);
+    expect(x.recorded.map((r) => r.id)).toEqual(['d1']);
+    expect(x.executor.size).toBe(0);
+  });
+});
