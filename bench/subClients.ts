@@ -1,0 +1,49 @@
+// The graphql-ws subscribers of the subscriptions bench, in their own process (so the server's
+// CPU is not the clients'). argv: url key endpointId subscribers expectedPushes deadlineMs.
+// Prints {"connected":n} once every socket is acknowledged, then one summary line and exits when
+// every expected push arrived or the deadline passed.
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+
+const [url, key, endpointId, n, expected, deadlineMs] = process.argv.slice(2);
+const subscribers = Number(n);
+const lags: number[] = [];
+let connected = 0;
+let errors = 0;
+const query = `subscription { deliveryStatusChanged(endpointId: "${endpointId}") { occurredAt status delivery { id status attemptCount } } }`;
+const clients = Array.from({ length: subscribers }, () =>
+  createClient({
+    url: url!,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${key}` },
+    retryAttempts: 0,
+    on: {
+      connected: () => {
+        if (++connected === subscribers) console.log(JSON.stringify({ connected }));
+      },
+    },
+  }),
+);
+let finish: () => void;
+const done = new Promise<void>((r) => (finish = r));
+for (const c of clients) {
+  c.subscribe<{ deliveryStatusChanged: { occurredAt: string } }>(
+    { query },
+    {
+      next: (v) => {
+        lags.push(Date.now() - Date.parse(v.data!.deliveryStatusChanged.occurredAt));
+        if (lags.length >= Number(expected)) finish();
+      },
+      error: () => void errors++,
+      complete: () => {},
+    },
+  );
+}
+// The deadline starts when the driver starts sending: it signals with SIGUSR2.
+process.on('SIGUSR2', () => setTimeout(() => finish(), Number(deadlineMs)));
+await done;
+const sorted = lags.sort((a, b) => a - b);
+const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+console.log(JSON.stringify({ summary: { received: lags.length, p50: pct(50), p99: pct(99), max: sorted.at(-1) ?? NaN, errors } }));
+await Promise.all(clients.map((c) => c.dispose()));
+process.exit(0);
