@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 const [url, key, endpointId, n, expected, deadlineMs] = process.argv.slice(2);
 const subscribers = Number(n);
 const lags: number[] = [];
+const byStatus: Record<string, number[]> = {};
 let connected = 0;
 let errors = 0;
 const query = `subscription { deliveryStatusChanged(endpointId: "${endpointId}") { occurredAt status delivery { id status attemptCount } } }`;
@@ -27,11 +28,13 @@ const clients = Array.from({ length: subscribers }, () =>
 let finish: () => void;
 const done = new Promise<void>((r) => (finish = r));
 for (const c of clients) {
-  c.subscribe<{ deliveryStatusChanged: { occurredAt: string } }>(
+  c.subscribe<{ deliveryStatusChanged: { occurredAt: string; status: string } }>(
     { query },
     {
       next: (v) => {
-        lags.push(Date.now() - Date.parse(v.data!.deliveryStatusChanged.occurredAt));
+        const lag = Date.now() - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
+        lags.push(lag);
+        (byStatus[v.data!.deliveryStatusChanged.status] ??= []).push(lag);
         if (lags.length >= Number(expected)) finish();
       },
       error: () => void errors++,
@@ -42,8 +45,11 @@ for (const c of clients) {
 // The deadline starts when the driver starts sending: it signals with SIGUSR2.
 process.on('SIGUSR2', () => setTimeout(() => finish(), Number(deadlineMs)));
 await done;
-const sorted = lags.sort((a, b) => a - b);
-const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-console.log(JSON.stringify({ summary: { received: lags.length, p50: pct(50), p99: pct(99), max: sorted.at(-1) ?? NaN, errors } }));
+const pctOf = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+const statuses = Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }]));
+console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses } }));
 await Promise.all(clients.map((c) => c.dispose()));
 process.exit(0);

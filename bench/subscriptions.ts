@@ -14,6 +14,8 @@ export interface SubscriptionBench {
   p99Ms: number;
   maxMs: number;
   errors: number;
+  /** p50/p99 per pushed status: PENDING is published by the API, SENDING and DELIVERED by the dispatcher. */
+  statuses: Record<string, { p50: number; p99: number }>;
 }
 
 interface Deps {
@@ -44,6 +46,7 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
     [deps.url.replace('http', 'ws') + '/graphql', deps.key, endpointId, String(subscribers), String(expected), '30000'],
     {},
     (l) => l.startsWith('{"connected"'),
+    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/clients`] : [],
   );
   const exited = new Promise<void>((r) => clients.proc.on('exit', () => r()));
   try {
@@ -64,8 +67,8 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
   }
   const line = clients.lines.find((l) => l.startsWith('{"summary"'));
   if (!line) throw new Error(`subscriber process gave no summary:\n${clients.lines.slice(-10).join('\n')}`);
-  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number } }).summary;
-  return { subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors };
+  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }> } }).summary;
+  return { subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
