@@ -276,14 +276,26 @@ async function main() {
     if (want('latency')) {
       results.latency = await latencyAt(N.latencyEventsPerSecond);
       results.latencyBelowSaturation = await latencyAt(N.latencyBelowEventsPerSecond);
+      // BENCH_LATENCY_SWEEP=160,120,80 (events/s, × 5 deliveries): the highest rate whose p99 ≤ 50 ms.
+      const sweep = (process.env.BENCH_LATENCY_SWEEP ?? '').split(',').filter(Boolean).map(Number);
+      if (sweep.length > 0) {
+        const points = [];
+        for (const rate of sweep) points.push(await latencyAt(rate));
+        const holding = points.filter((p) => p.p99Ms <= 50 && p.delivered === p.expected);
+        results.latencySweep = { points, highestHoldingDeliveriesPerSecond: holding.length ? Math.max(...holding.map((p) => p.offeredDeliveriesPerSecond)) : null };
+        log(results.latencySweep);
+      }
     }
     async function latencyAt(eventsPerSecond: number) {
     log(`latency: ${eventsPerSecond} events/s × 5 endpoints for ${N.latencySeconds}s (an API and a dispatcher process)`);
     // One Node thread cannot both answer 200 sendEvent calls a second and send 1,000 deliveries
     // a second: run the two roles as the two processes a deployment on two cores would run.
-    const api = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' });
+    // BENCH_PROFILE with BENCH_ONLY=latency: CPU profiles of both processes at the target rate.
+    const latProfile = process.env.BENCH_PROFILE && ONLY?.has('latency') && eventsPerSecond === N.latencyEventsPerSecond
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+    const api = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' }, latProfile);
     procs.push(api);
-    const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher' });
+    const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher' }, latProfile);
     procs.push(dispatcher);
     const eventType = `lat.${eventsPerSecond}`;
     await endpoints(api.url, 5, eventType, `/lat${eventsPerSecond}/`);
