@@ -42,7 +42,7 @@ for (const c of clients) {
     },
   );
 }
-// The deadline starts when the driver starts sending: it signals with SIGUSR2.
+// The deadline starts once the driver has sent every event: it signals with SIGUSR2.
 process.on('SIGUSR2', () => setTimeout(() => finish(), Number(deadlineMs)));
 await done;
 const pctOf = (xs: number[], p: number) => {

@@ -56,11 +56,12 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
       if (Date.now() > until) throw new Error(`only ${await listening(deps.url)} of ${subscribers} subscriptions listening`);
       await sleep(100);
     }
-    clients.proc.kill('SIGUSR2');
     for (let i = 0; i < events; i++) {
       await deps.gql('mutation($i: SendEventInput!) { sendEvent(input: $i) { deliveriesCreated } }', { i: { eventType: 'sub.x', payload: { i } } });
       await sleep(gapMs);
     }
+    // Every event is in: the clients give the rest of the pushes until their deadline.
+    clients.proc.kill('SIGUSR2');
     await exited;
   } finally {
     await clients.kill();
