@@ -485,6 +485,9 @@ function writeTable(report: { date: string; commit: string; machine: string; res
     ['Dispatch at saturation (10 endpoints)', `${r.dispatch.deliveriesPerSecond} deliveries/s = ${r.dispatch.ofTransportCeiling} × its transport (ky over undici.request), ${r.dispatch.ofUndiciCeiling} × bare undici, ${r.dispatch.ofKyCeiling} × ky on fetch`, '≥ 0.15 × bare undici'],
     ['sendEvent → receiver latency', `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms at ${r.latency.offeredDeliveriesPerSecond} deliveries/s offered`, 'p99 ≤ 50 ms at 1,000/s'],
     ['sendEvent → receiver latency, below saturation', `p50 ${r.latencyBelowSaturation.p50Ms} ms, p99 ${r.latencyBelowSaturation.p99Ms} ms at ${r.latencyBelowSaturation.offeredDeliveriesPerSecond} deliveries/s offered`, '—'],
+    ...(r.latencySweep
+      ? [['sendEvent → receiver latency: highest rate with p99 ≤ 50 ms (BENCH_LATENCY_SWEEP)', r.latencySweep.highestHoldingDeliveriesPerSecond === null ? 'none of the rates swept' : `${r.latencySweep.highestHoldingDeliveriesPerSecond} deliveries/s`, '1,000/s']]
+      : []),
     ['sendEvent vs the Yoga + pg floor (5 endpoints, 16 in flight)', `${r.sendEvent.callsPerSecond} calls/s = ${r.sendEvent.ofFloor} × floor (${r.sendEvent.floorCallsPerSecond}/s); CPU ${r.sendEvent.cpuMsPerCall} ms/call = ${r.sendEvent.cpuOfFloor} × floor`, '≥ 0.7 × floor'],
     ['Batch ingest: sendEvents of 100 events × 5 endpoints', `${r.batchIngest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 20,000/s'],
     ['Ingest: sendEvent fan-out to 100 endpoints', `${r.ingest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 10,000/s'],
