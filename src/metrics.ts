@@ -41,6 +41,10 @@ export class Metrics {
   private readonly ingested: Counter;
   private readonly deliveriesCreated: Counter<'trigger'>;
   private readonly finals: Counter<'status'>;
+  private readonly subscribers: Gauge;
+  private readonly subscriptionGroups: Gauge;
+  /** The latest subscription counts, as the shared subscriptions reported them. */
+  subscriptionStats = { subscribers: 0, groups: 0, started: 0 };
   private pendingCache: { value: number; at: number } | undefined;
   private pendingRead: Promise<number> | undefined;
 
@@ -81,6 +85,12 @@ export class Metrics {
       labelNames: ['status'],
       registers,
     });
+    this.subscribers = new Gauge({ name: 'hookyard_graphql_subscribers', help: 'GraphQL subscriptions listening (graphql-ws and SSE).', registers });
+    this.subscriptionGroups = new Gauge({
+      name: 'hookyard_graphql_subscription_groups',
+      help: 'Shared executions serving them: one per (caller, document, variables).',
+      registers,
+    });
     const countPending = options.countPending;
     const cacheMs = options.pendingCacheMs ?? 5_000;
     if (countPending) {
@@ -115,6 +125,12 @@ export class Metrics {
     this.attempts.inc({ outcome });
     this.attemptDuration.observe({ outcome }, durationMs / 1000);
     if (dueAt) this.lag.observe(Math.max(0, (sentAt.getTime() - dueAt.getTime()) / 1000));
+  }
+
+  subscriptions(stats: { subscribers: number; groups: number; started: number }): void {
+    this.subscriptionStats = { ...stats };
+    this.subscribers.set(stats.subscribers);
+    this.subscriptionGroups.set(stats.groups);
   }
 
   finished(status: 'DELIVERED' | 'FAILED'): void {

@@ -14,6 +14,7 @@ import { inSpan } from '../tracing.js';
 import type { Auth } from '../auth/apiKeys.js';
 import type { Context } from './context.js';
 import { schema } from './schema.js';
+import { createSharedSubscriptions } from './sharedSubscriptions.js';
 
 /** What the HTTP and WebSocket layers hand to Yoga for each request. */
 export interface ServerContext {
@@ -234,6 +235,7 @@ const jsonBodiesOnly: Plugin<Record<string, unknown>, ServerContext> = {
 export type HookyardYoga = YogaServerInstance<ServerContext, Context>;
 
 export function buildYoga(services: Services): HookyardYoga {
+  const shared = createSharedSubscriptions({ onChange: (stats) => services.metrics.subscriptions(stats) });
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -269,6 +271,8 @@ export function buildYoga(services: Services): HookyardYoga {
       maxAliasesPlugin({ n: LIMITS.aliases, ...armor }),
       costLimitPlugin({ maxCost: LIMITS.cost, ...armor }),
       requireAuth as Plugin,
+      // After the limits and the auth check, which still run per subscriber.
+      shared.plugin as Plugin,
       ...(services.config.otelEndpoint ? [traceOperations as Plugin] : []),
       stampResults as Plugin,
     ],

@@ -2,7 +2,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { vi } from 'vitest';
-import type { HookyardPubSub } from '../../src/pubsub.js';
+import type { Metrics } from '../../src/metrics.js';
 
 export function wsClient(url: string, authorization: string | null, extra: Partial<Parameters<typeof createClient>[0]> = {}): Client {
   return createClient({
@@ -56,44 +56,20 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
 }
 
 /**
- * Counts the app's `deliveryStatusChanged` listeners as they start, so a test can wait until its
- * subscriptions are registered instead of sleeping: graphql-ws has no per-subscription
- * acknowledgement. A listener counts once its source has been asked for its first value, which is
- * when graphql-yoga's pubsub adds it to the event target.
+ * Waits for the app's subscriptions to listen, instead of sleeping: graphql-ws has no
+ * per-subscription acknowledgement. A subscriber counts once the shared stream it joined has
+ * asked graphql-yoga's pubsub for its first value, which is when the pubsub adds its listener
+ * (src/graphql/sharedSubscriptions.ts reports it through the app's metrics).
  */
-export function watchSubscriptions(services: { pubsub: HookyardPubSub }) {
-  const pubsub = services.pubsub;
-  const original = pubsub.subscribe.bind(pubsub) as unknown as (...args: unknown[]) => AsyncIterable<unknown>;
-  let started = 0;
-  pubsub.subscribe = ((...args: unknown[]) => {
-    const source = original(...args);
-    if (args[0] !== 'deliveryStatusChanged') return source;
-    return {
-      [Symbol.asyncIterator]() {
-        const inner = source[Symbol.asyncIterator]();
-        let counted = false;
-        return {
-          next() {
-            const result = inner.next();
-            if (!counted) {
-              counted = true;
-              started++;
-            }
-            return result;
-          },
-          return: (value?: unknown) => (inner.return ? inner.return(value) : Promise.resolve({ done: true as const, value: undefined })),
-          throw: (err?: unknown) => (inner.throw ? inner.throw(err) : Promise.reject(err)),
-        };
-      },
-    };
-  }) as unknown as typeof pubsub.subscribe;
+export function watchSubscriptions(services: { metrics: Metrics }) {
   return {
     /** Call before subscribing; the returned wait resolves once `n` more subscriptions listen. */
     expect(n: number, timeoutMs = 10_000) {
-      const target = started + n;
+      const target = services.metrics.subscriptionStats.started + n;
       return () =>
         vi.waitFor(
           () => {
+            const started = services.metrics.subscriptionStats.started;
             if (started < target) throw new Error(`${started - target + n} of ${n} subscriptions listening`);
           },
           { timeout: timeoutMs, interval: 10 },

@@ -1,0 +1,55 @@
+// The graphql-ws subscribers of the subscriptions bench, in their own process (so the server's
+// CPU is not the clients'). argv: url key endpointId subscribers expectedPushes deadlineMs.
+// Prints {"connected":n} once every socket is acknowledged, then one summary line and exits when
+// every expected push arrived or the deadline passed.
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+
+const [url, key, endpointId, n, expected, deadlineMs] = process.argv.slice(2);
+const subscribers = Number(n);
+const lags: number[] = [];
+const byStatus: Record<string, number[]> = {};
+let connected = 0;
+let errors = 0;
+const query = `subscription { deliveryStatusChanged(endpointId: "${endpointId}") { occurredAt status delivery { id status attemptCount } } }`;
+const clients = Array.from({ length: subscribers }, () =>
+  createClient({
+    url: url!,
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization: `Bearer ${key}` },
+    retryAttempts: 0,
+    on: {
+      connected: () => {
+        if (++connected === subscribers) console.log(JSON.stringify({ connected }));
+      },
+    },
+  }),
+);
+let finish: () => void;
+const done = new Promise<void>((r) => (finish = r));
+for (const c of clients) {
+  c.subscribe<{ deliveryStatusChanged: { occurredAt: string; status: string } }>(
+    { query },
+    {
+      next: (v) => {
+        const lag = Date.now() - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
+        lags.push(lag);
+        (byStatus[v.data!.deliveryStatusChanged.status] ??= []).push(lag);
+        if (lags.length >= Number(expected)) finish();
+      },
+      error: () => void errors++,
+      complete: () => {},
+    },
+  );
+}
+// The deadline starts once the driver has sent every event: it signals with SIGUSR2.
+process.on('SIGUSR2', () => setTimeout(() => finish(), Number(deadlineMs)));
+await done;
+const pctOf = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+const statuses = Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }]));
+console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses } }));
+await Promise.all(clients.map((c) => c.dispose()));
+process.exit(0);

@@ -1,0 +1,101 @@
+// Subscriptions at scale (issue 12 item 3): N graphql-ws subscribers of one tenant and one shape,
+// in a process of their own; the server is one Hookyard instance (API + dispatcher). Each event
+// makes three changes (PENDING, SENDING, DELIVERED) pushed to every subscriber: reported are the
+// pushes delivered of those expected and the push lag (change's occurredAt → client), p50/p99.
+// Run alone: node --import tsx bench/subscriptions.ts [subscribers] [events]
+import { spawnTs } from './procs.js';
+
+export interface SubscriptionBench {
+  subscribers: number;
+  events: number;
+  expected: number;
+  pushes: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  /** p50/p99 per pushed status: PENDING is published by the API, SENDING and DELIVERED by the dispatcher. */
+  statuses: Record<string, { p50: number; p99: number }>;
+}
+
+interface Deps {
+  /** The Hookyard instance's base URL. */
+  url: string;
+  key: string;
+  /** POSTs a GraphQL operation to the instance and returns data. */
+  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
+  receiverUrl: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** hookyard_graphql_subscribers from the instance's /metrics. */
+async function listening(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^hookyard_graphql_subscribers (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
+export async function subscriptionBench(deps: Deps, subscribers: number, events: number, gapMs = 50): Promise<SubscriptionBench> {
+  const ep = await deps.gql('mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { endpoint { id } } }', {
+    i: { url: `${deps.receiverUrl}/sub/0`, eventTypes: ['sub.x'] },
+  });
+  const endpointId = ep.createEndpoint.endpoint.id as string;
+  const expected = events * 3 * subscribers;
+  const clients = await spawnTs(
+    'bench/subClients.ts',
+    [deps.url.replace('http', 'ws') + '/graphql', deps.key, endpointId, String(subscribers), String(expected), '30000'],
+    {},
+    (l) => l.startsWith('{"connected"'),
+    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/clients`] : [],
+  );
+  const exited = new Promise<void>((r) => clients.proc.on('exit', () => r()));
+  try {
+    // Every subscription listening on the server, not a fixed sleep.
+    const until = Date.now() + 60_000;
+    while ((await listening(deps.url)) < subscribers) {
+      if (Date.now() > until) throw new Error(`only ${await listening(deps.url)} of ${subscribers} subscriptions listening`);
+      await sleep(100);
+    }
+    for (let i = 0; i < events; i++) {
+      await deps.gql('mutation($i: SendEventInput!) { sendEvent(input: $i) { deliveriesCreated } }', { i: { eventType: 'sub.x', payload: { i } } });
+      await sleep(gapMs);
+    }
+    // Every event is in: the clients give the rest of the pushes until their deadline.
+    clients.proc.kill('SIGUSR2');
+    await exited;
+  } finally {
+    await clients.kill();
+  }
+  const line = clients.lines.find((l) => l.startsWith('{"summary"'));
+  if (!line) throw new Error(`subscriber process gave no summary:\n${clients.lines.slice(-10).join('\n')}`);
+  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }> } }).summary;
+  return { subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { createBenchDatabase, startHookyard, startReceiverProc } = await import('./procs.js');
+  const subscribers = Number(process.argv[2] ?? 1000);
+  const events = Number(process.argv[3] ?? 34);
+  const db = await createBenchDatabase('hy_subs', 'bench');
+  const receiver = await startReceiverProc();
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const server = await startHookyard({ DATABASE_URL: db.databaseUrl, LOG_LEVEL: 'info', HOOKYARD_ROLE: 'all' }, profile);
+  try {
+    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${db.key}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await res.json()) as { data?: any; errors?: unknown[] };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return body.data;
+    };
+    console.log(JSON.stringify(await subscriptionBench({ url: server.url, key: db.key, gql, receiverUrl: receiver.url }, subscribers, events)));
+  } finally {
+    await server.kill();
+    await receiver.kill();
+    await db.drop();
+  }
+  process.exit(0);
+}
