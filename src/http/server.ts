@@ -113,6 +113,9 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null
   });
 }
 
+/** How long a socket without credentials (GraphiQL's) may stay open before an operation proves a key. */
+export const UNPROVEN_SOCKET_MS = 10_000;
+
 /** Whether the upgrade request carries the dashboard's cookie at all (valid or not). */
 function hasSessionCookie(req: IncomingMessage): boolean {
   return (req.headers.cookie ?? '').split(';').some((part) => part.trim().startsWith(`${SESSION_COOKIE}=`));
@@ -220,7 +223,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
 
   if (!yoga) return { server, closeWebSockets() {} };
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: maxBodyBytes });
-  useServer<Record<string, unknown> | undefined, { auth?: Auth }>(
+  useServer<Record<string, unknown> | undefined, { auth?: Auth; unproven?: NodeJS.Timeout }>(
     {
       // A socket whose credentials fail is closed (4403) before any operation runs. One that carries
       // none (no key in connectionParams, no session cookie) is GraphiQL's: Yoga's GraphiQL sends an
@@ -228,7 +231,11 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       // such a socket is accepted and each of its operations is authenticated by its own key.
       onConnect: async (ctx) => {
         const raw = keyOfParams(ctx.connectionParams);
-        if (typeof raw !== 'string' && !hasSessionCookie(ctx.extra.request)) return true;
+        if (typeof raw !== 'string' && !hasSessionCookie(ctx.extra.request)) {
+          // Held open only while it is used: one operation with a good key must come in time.
+          ctx.extra.unproven = setTimeout(() => ctx.extra.socket.close(4403, 'Forbidden'), UNPROVEN_SOCKET_MS).unref();
+          return true;
+        }
         const auth = typeof raw === 'string' ? await authenticate(services.db, raw) : await sessionOfSameOrigin(services.db, ctx.extra.request);
         if (!auth) return false;
         ctx.extra.auth = auth;
@@ -245,6 +252,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
             return stampErrors({ errors: [new HookyardError('UNAUTHENTICATED', 'an API key is required')] }, requestId).errors!;
           }
           auth = (await authenticate(services.db, raw)) ?? undefined;
+          if (auth) clearTimeout(ctx.extra.unproven);
           if (!auth) return stampErrors({ errors: [new HookyardError('UNAUTHENTICATED', 'that API key was not accepted')] }, requestId).errors!;
         }
         // Yoga's envelop, as its graphql-ws recipe does: the same parse (token and nesting limits),
@@ -273,7 +281,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
-      onClose: () => {},
+      onClose: (ctx) => clearTimeout(ctx.extra.unproven),
     },
     wss,
   );

@@ -4,6 +4,7 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/graphql/yoga.js';
+import { UNPROVEN_SOCKET_MS } from '../../src/http/server.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -140,6 +141,15 @@ describe('graphql-ws connection', () => {
     const wrong = await run(client, { authorization: 'Bearer hy_wrong_key_wrong_key_wrong_key' });
     expect(wrong.errors?.[0]).toMatchObject({ message: 'that API key was not accepted', extensions: { code: 'UNAUTHENTICATED' } });
     expect((await run(client, { authorization: `Bearer ${t.otherKey}` })).errors).toBeUndefined();
+
+    // Such a socket that proves no key in time is closed; the one above, which did, is not.
+    const idle = new WebSocket(t.wsUrl, 'graphql-transport-ws');
+    const opened = Date.now();
+    idle.on('open', () => idle.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+    const code = await new Promise<number>((resolve) => idle.on('close', (c) => resolve(c)));
+    expect(code).toBe(4403);
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(UNPROVEN_SOCKET_MS - 50);
+    expect((await run(client, { authorization: `Bearer ${t.key}` })).errors).toBeUndefined();
     await client.dispose();
-  });
+  }, 30_000);
 });
