@@ -46,6 +46,17 @@ async function load(endpointId: string | null): Promise<{ series: Series; totals
   return { series: s, totals };
 }
 
+// Ticks in the viewer's locale and zone, 24-hour, the date under the first tick and under midnight
+// (uPlot's default is US-style "12am" and "11/23/26"); the zone is named in the caption.
+const hourMinute = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const dayMonth = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+const zone = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' }).formatToParts(new Date()).find((p) => p.type === 'timeZoneName')?.value ?? '';
+const timeTicks = (_u: uPlot, splits: number[]) =>
+  splits.map((s, i) => {
+    const d = new Date(s * 1000);
+    return i === 0 || (d.getHours() === 0 && d.getMinutes() === 0) ? `${hourMinute.format(d)}\n${dayMonth.format(d)}` : hourMinute.format(d);
+  });
+
 const css = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 
 export function Overview({ endpointId, title, theme }: { endpointId: string | null; title: string; theme: string }) {
@@ -93,7 +104,7 @@ export function Overview({ endpointId, title, theme }: { endpointId: string | nu
           legend: { show: false },
           cursor: { drag: { x: false, y: false } },
           scales: { x: { time: true }, rate: { range: [0, 100] } },
-          axes: [axis, { ...axis, size: 40 }, { ...axis, scale: 'rate', side: 1, size: 44, values: (_u, v) => v.map((x) => `${x}%`) }],
+          axes: [{ ...axis, values: timeTicks }, { ...axis, size: 40 }, { ...axis, scale: 'rate', side: 1, size: 44, values: (_u, v) => v.map((x) => `${x}%`) }],
           series: [
             {},
             { label: 'delivered', stroke: css('--ok'), width: 1.5 },
@@ -128,7 +139,7 @@ export function Overview({ endpointId, title, theme }: { endpointId: string | nu
   return (
     <figure class="chart" data-testid={endpointId ? 'endpoint-chart' : 'tenant-chart'}>
       <figcaption>
-        <strong>{title}</strong> <span class="muted">· per minute, last 24 h</span>
+        <strong>{title}</strong> <span class="muted">· per minute, last 24 h{zone ? ` (${zone})` : ''}</span>
         <div data-testid="chart-summary" aria-live="polite">
           {summary}
         </div>

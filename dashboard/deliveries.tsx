@@ -320,7 +320,7 @@ function Drawer({ id, tick, onClose, onOpen }: { id: string; tick: number; onClo
       ) : (
         <>
           <p>
-            <Badge status={d.status} /> {d.eventType} · {d.attemptCount} attempt(s) · {d.trigger}
+            <Badge status={d.status} /> {d.eventType} · {d.attemptCount} {d.attemptCount === 1 ? 'attempt' : 'attempts'} · {d.trigger}
             {d.event.test ? ' · test event' : ''}
           </p>
           <dl class="facts">

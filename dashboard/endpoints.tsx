@@ -174,23 +174,23 @@ export function EndpointForm({ endpoint, onClose }: { endpoint?: EndpointNode; o
       <form onSubmit={submit} class="form">
         <label>
           URL
-          <input name="url" type="url" required placeholder="https://example.com/webhooks" value={endpoint?.url} data-testid="f-url" />
+          <input name="url" type="url" required placeholder="https://example.com/webhooks" defaultValue={endpoint?.url} data-testid="f-url" />
         </label>
         <label>
           Description
-          <input name="description" value={endpoint?.description ?? ''} data-testid="f-description" />
+          <input name="description" defaultValue={endpoint?.description ?? ''} data-testid="f-description" />
         </label>
         <label>
           Event types <span class="muted">(comma or space separated; empty or * for all, order.* for a prefix)</span>
-          <input name="eventTypes" value={endpoint?.eventTypes.join(', ') ?? ''} data-testid="f-event-types" />
+          <input name="eventTypes" defaultValue={endpoint?.eventTypes.join(', ') ?? ''} data-testid="f-event-types" />
         </label>
         <label>
           Custom headers <span class="muted">(one "Name: value" per line)</span>
-          <textarea name="headers" rows={3} value={headersText(endpoint?.headers)} data-testid="f-headers" />
+          <textarea name="headers" rows={3} defaultValue={headersText(endpoint?.headers)} data-testid="f-headers" />
         </label>
         <label>
           Rate limit <span class="muted">(deliveries per second; empty for none)</span>
-          <input name="rate" type="number" min={1} value={endpoint?.rateLimitPerSecond ?? ''} data-testid="f-rate" />
+          <input name="rate" type="number" min={1} defaultValue={endpoint?.rateLimitPerSecond ?? ''} data-testid="f-rate" />
         </label>
         <Banner kind="error" text={error} testId="form-error" />
         <div class="actions">
@@ -366,7 +366,7 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
           >
             <label>
               Grace period in hours <span class="muted">(the previous secret keeps signing until then; at most 168)</span>
-              <input name="grace" type="number" min={0} max={168} step="any" value={24} required data-testid="grace-hours" />
+              <input name="grace" type="number" min={0} max={168} step="any" defaultValue={24} required data-testid="grace-hours" />
             </label>
             <Banner kind="error" text={error} />
             <div class="actions">
@@ -395,7 +395,7 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
           >
             <label>
               Event type
-              <input name="eventType" required value={e.eventTypes.find((t) => !t.includes('*')) ?? 'test.ping'} data-testid="test-event-type" />
+              <input name="eventType" required defaultValue={e.eventTypes.find((t) => !t.includes('*')) ?? 'test.ping'} data-testid="test-event-type" />
             </label>
             <Banner kind="error" text={error} />
             <div class="actions">

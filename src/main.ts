@@ -99,15 +99,21 @@ async function mintKey(tenant: string, name: string | undefined, json: boolean):
 }
 
 async function dev(): Promise<void> {
-  const { devBanner, devEnv } = await import('./cli/dev.js');
-  const { env, generatedKey } = devEnv(process.env);
-  const cfg = config(env);
+  const { devApiKey, devBanner, devEnv } = await import('./cli/dev.js');
+  const env = devEnv(process.env);
+  let cfg = config(env);
+  let key: import('./cli/dev.js').DevKeySource = { from: 'env' };
+  if (!cfg.bootstrapApiKey) {
+    const stored = await devApiKey(cfg.dataDir);
+    cfg = { ...cfg, bootstrapApiKey: stored.key };
+    key = { from: 'file', file: stored.file, created: stored.created };
+  }
   const { url } = await serve(cfg);
   console.log(
     devBanner({
       url,
       apiKey: cfg.bootstrapApiKey!,
-      generatedKey,
+      key,
       retrySchedule: env.HOOKYARD_RETRY_SCHEDULE!,
       allowPrivateTargets: cfg.allowPrivateTargets,
     }).join('\n'),

@@ -11,7 +11,8 @@ import type { Auth } from '../auth/apiKeys.js';
 import { type HookyardYoga, stampErrors } from '../graphql/yoga.js';
 import { createRestApi } from '../rest/router.js';
 import type { Services } from '../services.js';
-import { authenticateSession } from '../auth/sessions.js';
+import { authenticateSession, SESSION_COOKIE } from '../auth/sessions.js';
+import { HookyardError } from '../errors.js';
 import { DASHBOARD_CSP } from './csp.js';
 import { dashboardAsset } from './dashboard.js';
 import { handleSession } from './session.js';
@@ -62,12 +63,15 @@ function serveMetrics(req: IncomingMessage, res: ServerResponse, services: Servi
   );
 }
 
-/** The name of a header in GraphiQL's Headers tab (sent as connectionParams) or a client's params, any case. */
-function param(params: Record<string, unknown> | undefined, name: string): unknown {
-  if (!params) return undefined;
+/** A header by name, any case, in a client's connectionParams or GraphiQL's Headers tab. */
+function param(params: unknown, name: string): unknown {
+  if (!params || typeof params !== 'object') return undefined;
   const key = Object.keys(params).find((k) => k.toLowerCase() === name);
-  return key === undefined ? undefined : params[key];
+  return key === undefined ? undefined : (params as Record<string, unknown>)[key];
 }
+
+/** The key in connectionParams: `authorization` (any case) or, as some clients nest it, `headers.authorization`. */
+const keyOfParams = (params: unknown) => param(params, 'authorization') ?? param(param(params, 'headers'), 'authorization');
 
 function tooLarge(res: ServerResponse, requestId: string, maxBodyBytes: number, length?: number): void {
   // The rest of the body is never read: the connection cannot carry another request.
@@ -107,6 +111,14 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null
     // A client gone mid-body may close without an error; after 'end' this changes nothing.
     req.once('close', () => reject(new Error('request closed before its body ended')));
   });
+}
+
+/** How long a socket without credentials (GraphiQL's) may stay open before an operation proves a key. */
+export const UNPROVEN_SOCKET_MS = 10_000;
+
+/** Whether the upgrade request carries the dashboard's cookie at all (valid or not). */
+function hasSessionCookie(req: IncomingMessage): boolean {
+  return (req.headers.cookie ?? '').split(';').some((part) => part.trim().startsWith(`${SESSION_COOKIE}=`));
 }
 
 /** The dashboard's session cookie on a socket opened by a page of this very server (no cross-site socket rides on it). */
@@ -211,11 +223,19 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
 
   if (!yoga) return { server, closeWebSockets() {} };
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: maxBodyBytes });
-  useServer<Record<string, unknown> | undefined, { auth?: Auth }>(
+  useServer<Record<string, unknown> | undefined, { auth?: Auth; unproven?: NodeJS.Timeout }>(
     {
-      // An unauthenticated socket is closed (4403) before any operation runs.
+      // A socket whose credentials fail is closed (4403) before any operation runs. One that carries
+      // none (no key in connectionParams, no session cookie) is GraphiQL's: Yoga's GraphiQL sends an
+      // empty connection_init and puts its Headers tab in each subscribe's `extensions.headers`, so
+      // such a socket is accepted and each of its operations is authenticated by its own key.
       onConnect: async (ctx) => {
-        const raw = param(ctx.connectionParams, 'authorization');
+        const raw = keyOfParams(ctx.connectionParams);
+        if (typeof raw !== 'string' && !hasSessionCookie(ctx.extra.request)) {
+          // Held open only while it is used: one operation with a good key must come in time.
+          ctx.extra.unproven = setTimeout(() => ctx.extra.socket.close(4403, 'Forbidden'), UNPROVEN_SOCKET_MS).unref();
+          return true;
+        }
         const auth = typeof raw === 'string' ? await authenticate(services.db, raw) : await sessionOfSameOrigin(services.db, ctx.extra.request);
         if (!auth) return false;
         ctx.extra.auth = auth;
@@ -223,11 +243,23 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       },
       onSubscribe: async (ctx, _id, params) => {
         const requestId = randomUUID();
+        let auth = ctx.extra.auth;
+        if (!auth) {
+          const raw = param(params.extensions?.headers, 'authorization');
+          if (typeof raw !== 'string') {
+            // No credentials anywhere: refused as a socket without a key always was.
+            await ctx.extra.socket.close(4403, 'Forbidden');
+            return stampErrors({ errors: [new HookyardError('UNAUTHENTICATED', 'an API key is required')] }, requestId).errors!;
+          }
+          auth = (await authenticate(services.db, raw)) ?? undefined;
+          if (auth) clearTimeout(ctx.extra.unproven);
+          if (!auth) return stampErrors({ errors: [new HookyardError('UNAUTHENTICATED', 'that API key was not accepted')] }, requestId).errors!;
+        }
         // Yoga's envelop, as its graphql-ws recipe does: the same parse (token and nesting limits),
         // validation rules (depth, aliases, cost), context and error codes as over HTTP.
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           requestId,
-          auth: ctx.extra.auth ?? null,
+          auth,
         });
         let document;
         try {
@@ -249,7 +281,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
-      onClose: () => {},
+      onClose: (ctx) => clearTimeout(ctx.extra.unproven),
     },
     wss,
   );

@@ -4,6 +4,7 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/graphql/yoga.js';
+import { UNPROVEN_SOCKET_MS } from '../../src/http/server.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { wsClient } from '../helpers/ws.js';
 
@@ -107,12 +108,48 @@ describe('graphql-ws connection', () => {
     expect(under).toBe(4400);
   });
 
-  it('accepts the key from GraphiQL\'s Headers tab, any case', async () => {
-    for (const params of [{ Authorization: `Bearer ${t.key}` }, { AUTHORIZATION: `Bearer ${t.key}` }, { authorization: `Bearer ${t.key}` }]) {
+  it('accepts the key from connectionParams, any case, also nested in headers', async () => {
+    for (const params of [
+      { Authorization: `Bearer ${t.key}` },
+      { AUTHORIZATION: `Bearer ${t.key}` },
+      { authorization: `Bearer ${t.key}` },
+      { headers: { Authorization: `Bearer ${t.key}` } },
+    ]) {
       const client = wsClient(t.wsUrl, null, { connectionParams: params });
       const result = await overWs('{ endpoints(first: 1) { edges { node { id } } } }', undefined, client);
       expect(result.errors).toBeUndefined();
       await client.dispose();
     }
   });
+
+  // Yoga's GraphiQL: an empty connection_init, then its Headers tab in each subscribe's extensions.
+  it('accepts the key from an operation\'s extensions.headers on a socket without credentials, any case', async () => {
+    const query = '{ endpoints(first: 1) { edges { node { id } } } }';
+    const run = (client: Client, headers: Record<string, string>) =>
+      new Promise<{ data?: unknown; errors?: Err[] }>((resolve, reject) => {
+        client.subscribe(
+          { query, extensions: { headers } },
+          // A refusal before execution arrives as the operation's error (an array of them).
+          { next: resolve as never, error: (err) => (Array.isArray(err) ? resolve({ errors: err as Err[] }) : reject(err)), complete: () => {} },
+        );
+      });
+    const client = wsClient(t.wsUrl, null);
+    for (const name of ['Authorization', 'authorization', 'AUTHORIZATION']) {
+      expect((await run(client, { [name]: `Bearer ${t.key}` })).errors).toBeUndefined();
+    }
+    // A wrong key is refused for that operation; the socket stays, and the next good one runs.
+    const wrong = await run(client, { authorization: 'Bearer hy_wrong_key_wrong_key_wrong_key' });
+    expect(wrong.errors?.[0]).toMatchObject({ message: 'that API key was not accepted', extensions: { code: 'UNAUTHENTICATED' } });
+    expect((await run(client, { authorization: `Bearer ${t.otherKey}` })).errors).toBeUndefined();
+
+    // Such a socket that proves no key in time is closed; the one above, which did, is not.
+    const idle = new WebSocket(t.wsUrl, 'graphql-transport-ws');
+    const opened = Date.now();
+    idle.on('open', () => idle.send(JSON.stringify({ type: 'connection_init', payload: {} })));
+    const code = await new Promise<number>((resolve) => idle.on('close', (c) => resolve(c)));
+    expect(code).toBe(4403);
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(UNPROVEN_SOCKET_MS - 50);
+    expect((await run(client, { authorization: `Bearer ${t.key}` })).errors).toBeUndefined();
+    await client.dispose();
+  }, 30_000);
 });

@@ -1,7 +1,10 @@
 // The real entry point: `hookyard migrate`, `hookyard keys create`, and a clean exit on SIGTERM;
 // per-command help and refusals, `hookyard listen` receiving real deliveries, `hookyard dev`.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -332,9 +335,11 @@ describe('hookyard listen and hookyard dev', () => {
     }
   }, 120_000);
 
-  it('dev starts with private targets allowed and prints a working key, the dashboard and GraphiQL URLs and a hint', async () => {
+  it('dev starts with private targets allowed and prints a working key, the dashboard and GraphiQL URLs and a hint; a restart reuses the key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hookyard-dev-'));
     // HOST set by the user wins over the dev default (127.0.0.1): the start log then warns about a public bind with a key.
-    const dev = spawnCli(['dev'], { PORT: '0', HOST: '0.0.0.0' });
+    const env = { PORT: '0', HOST: '0.0.0.0', HOOKYARD_DATA_DIR: dataDir };
+    const dev = spawnCli(['dev'], env);
     try {
       const [, url] = await dev.waitFor('stdout', /Hookyard dev server on (http:\/\/\S+)/);
       const [, key] = await dev.waitFor('stdout', /API key\s+(hy_\S+)/);
@@ -343,6 +348,9 @@ describe('hookyard listen and hookyard dev', () => {
       expect(dev.out.stdout).toContain(`GraphiQL    ${url}/graphql`);
       expect(dev.out.stdout).toContain('hookyard listen --port 3000');
       expect(dev.out.stdout).toContain(`HOOKYARD_API_KEY=${key} hookyard endpoints create --url http://127.0.0.1:3000`);
+      const keyFile = join(dataDir, 'dev-api-key');
+      expect(dev.out.stdout).toContain(`new, kept in ${keyFile} (mode 0600) for the next start; delete that file for a new one`);
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
       // The printed key works, and a loopback endpoint is accepted (private targets allowed).
       const created = await graphql(base, key!, 'mutation { createEndpoint(input: { url: "http://127.0.0.1:3000/" }) { endpoint { url } } }');
       expect(created.createEndpoint.endpoint.url).toBe('http://127.0.0.1:3000/');
@@ -351,8 +359,23 @@ describe('hookyard listen and hookyard dev', () => {
       expect(logs).toContain('HOOKYARD_ALLOW_PRIVATE_TARGETS is on');
       expect(logs).toContain('listening on every interface with HOOKYARD_BOOTSTRAP_API_KEY set');
       expect(await dev.stop('SIGTERM')).toBe(0);
+
+      // Restarted on the same data directory: the same key, still working, and said to be kept.
+      const again = spawnCli(['dev'], env);
+      try {
+        const [, url2] = await again.waitFor('stdout', /Hookyard dev server on (http:\/\/\S+)/);
+        const [, key2] = await again.waitFor('stdout', /API key\s+(hy_\S+)/);
+        expect(key2).toBe(key);
+        expect(again.out.stdout).toContain(`(tenant "default"; kept in ${keyFile} (mode 0600)`);
+        const listed = await graphql(url2!.replace('localhost', '127.0.0.1'), key2!, '{ endpoints(first: 5) { edges { node { url } } } }');
+        expect(listed.endpoints.edges).toEqual([{ node: { url: 'http://127.0.0.1:3000/' } }]);
+        expect(await again.stop('SIGTERM')).toBe(0);
+      } finally {
+        await again.stop('SIGKILL');
+      }
     } finally {
       await dev.stop('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
 });

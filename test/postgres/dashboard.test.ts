@@ -1,5 +1,5 @@
 // The dashboard in a real Chromium (Debian's package, driven by playwright-core), against a real
-// Hookyard and a real receiver: every flow, an axe-core check and screenshots per view at 1400 and
+// Hookyard and a real receiver: every flow, an axe-core check and screenshots per view at 1280 and
 // 360 px in light and dark, and a server restart the live updates must survive.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -60,15 +60,15 @@ async function setTheme(p: Page, theme: 'light' | 'dark') {
   await expect.poll(() => p.evaluate(() => document.documentElement.dataset.theme)).toBe(theme);
 }
 
-/** Screenshots and axe for one view: 1400 and 360 px wide, light and dark. */
+/** Screenshots and axe for one view: 1280 (the issue's desktop width) and 360 px wide, light and dark. */
 async function views(name: string, { themes = true } = {}) {
   const hasToggle = themes && (await page.getByTestId('theme').count()) > 0;
   for (const theme of hasToggle ? (['light', 'dark'] as const) : [null]) {
     if (theme) await setTheme(page, theme);
-    for (const width of [1400, 360]) {
+    for (const width of [1280, 360]) {
       await page.setViewportSize({ width, height: 900 });
       await axe(page, `${name} ${width}px ${theme ?? ''}`);
-      await page.screenshot({ path: `${ARTIFACTS}/dashboard-${name}-${width}-${theme ?? 'auto'}.png`, fullPage: width === 1400 });
+      await page.screenshot({ path: `${ARTIFACTS}/dashboard-${name}-${width}-${theme ?? 'auto'}.png`, fullPage: width === 1280 });
       // Nothing wider than the screen: the layout stacks instead.
       expect(await page.evaluate(() => document.documentElement.scrollWidth), `${name} at ${width}px`).toBeLessThanOrEqual(width);
     }
