@@ -107,7 +107,9 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       database = await openDatabase(config, logger);
       await migrate(database, logger);
       await resealSecrets(database.prisma, secretBox, logger);
-      if (config.bootstrapApiKey) await bootstrapApiKey(database.prisma, config.bootstrapApiKey);
+      if (config.bootstrapApiKey && (await bootstrapApiKey(database.prisma, config.bootstrapApiKey)).revoked) {
+        logger.warn('HOOKYARD_BOOTSTRAP_API_KEY (or hookyard dev\'s kept key) was revoked and stays refused; set another key, or delete the dev-api-key file for a new one');
+      }
       pubsub = createHookyardPubSub(config.redisUrl, logger);
       if (config.redisUrl) redis = watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }), 'rate-limits', logger);
       workSignal = await createWorkSignal(database, logger);

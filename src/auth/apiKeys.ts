@@ -44,15 +44,20 @@ export async function createApiKey(db: PrismaClient, tenantName: string, keyName
   return { ...(await mintApiKey(db, tenantId, keyName)), tenantId };
 }
 
-/** Makes `key` valid for tenant `default` (HOOKYARD_BOOTSTRAP_API_KEY). */
-export async function bootstrapApiKey(db: PrismaClient, key: string): Promise<void> {
+/**
+ * Makes `key` valid for tenant `default` (HOOKYARD_BOOTSTRAP_API_KEY, `hookyard dev`'s kept key) the
+ * first time it is seen. A key revoked since stays revoked: a restart must not undo `keys revoke`.
+ */
+export async function bootstrapApiKey(db: PrismaClient, key: string): Promise<{ revoked: boolean }> {
   const tenantId = await ensureTenant(db, 'default');
   const hash = hashApiKey(key);
-  await db.apiKey.upsert({
+  const row = await db.apiKey.upsert({
     where: { hash },
     create: { id: newId('apiKey'), tenantId, name: 'bootstrap', hash, prefix: key.slice(0, 6) },
-    update: { revokedAt: null, tenantId },
+    update: {},
+    select: { revokedAt: true },
   });
+  return { revoked: row.revokedAt !== null };
 }
 
 // A key's tenant is cached this long. Revocation evicts it at once on the revoking instance and,

@@ -2,7 +2,8 @@
 // instance), tenant isolation, lastUsedAt stamped once, not per request.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateApiKey, ListApiKeys, ListEndpoints, RevokeApiKey } from '../helpers/operations.js';
-import { startTestApp, type TestApp } from '../helpers/testApp.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { BOOTSTRAP_KEY, startTestApp, type TestApp } from '../helpers/testApp.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -77,5 +78,26 @@ describe('API keys', () => {
     expect(await stamp()).toEqual(first);
     const listed = (await t.ok(ListApiKeys, { first: 100 })).apiKeys.edges.find((e) => e.node.id === apiKey.id)!.node;
     expect(listed.lastUsedAt).toBe(first!.toISOString());
+  });
+
+  it('keeps a revoked bootstrap key revoked across a restart, and says so at start', async () => {
+    const db = await createTestDatabase();
+    try {
+      const first = await startTestApp({ db });
+      const own = (await first.ok(ListApiKeys, { first: 100 })).apiKeys.edges.find((e) => e.node.name === 'bootstrap')!.node;
+      await first.ok(RevokeApiKey, { id: own.id });
+      await first.stop();
+      const lines: string[] = [];
+      const again = await startTestApp({ db, logLines: lines });
+      try {
+        const res = await again.gql(ListEndpoints, {}, BOOTSTRAP_KEY);
+        expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+        expect(lines.some((l) => l.includes('was revoked and stays refused'))).toBe(true);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });
