@@ -14,7 +14,7 @@ import type { Metrics } from '../metrics.js';
 import type { SecretBox } from '../security/secretBox.js';
 import type { Services } from '../services.js';
 import { inSpan, SpanStatusCode } from '../tracing.js';
-import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
+import { type DeliveryStatusEvent, type HookyardPubSub, type OperationalFact, publishStatusChanges } from '../pubsub.js';
 import { writeIsolating } from './isolate.js';
 import { EndpointRateLimits } from './rateLimiter.js';
 import { nextDelay } from './schedule.js';
@@ -41,11 +41,11 @@ export interface DispatcherDeps extends Pick<Services, 'config' | 'db' | 'logger
   workSignal: WorkSignal;
   sender?: Sender;
   /**
-   * Called once per endpoint the dispatcher disabled (410 Gone, HOOKYARD_DISABLE_AFTER), after the
-   * change is stored: the app emits `hookyard.endpoint.disabled` with it. A callback, so the
-   * dispatcher does not import the domain layer.
+   * Called with the operational facts (endpoint failing, recovered, disabled; delivery failed) the
+   * statement recording outcomes decided, after its commit: the app stores them as `hookyard.*`
+   * events. A callback, so the dispatcher does not import the domain layer.
    */
-  onEndpointDisabled?: (tenantId: string, endpointId: string, reason: string) => Promise<void>;
+  onOperational?: (facts: OperationalFact[]) => Promise<void>;
 }
 
 export class Dispatcher {
@@ -58,7 +58,7 @@ export class Dispatcher {
   private readonly secretBox: SecretBox;
   private readonly outbox: OutboxRelay;
   private readonly sender: Sender;
-  private readonly onEndpointDisabled: DispatcherDeps['onEndpointDisabled'];
+  private readonly onOperational: DispatcherDeps['onOperational'];
   private readonly rateLimits = new EndpointRateLimits();
   private readonly inFlight = new Map<string, InFlight>();
   private readonly perEndpoint = new Map<string, number>();
@@ -85,7 +85,7 @@ export class Dispatcher {
     this.metrics = deps.metrics;
     this.secretBox = deps.secretBox;
     this.outbox = deps.outbox;
-    this.onEndpointDisabled = deps.onEndpointDisabled;
+    this.onOperational = deps.onOperational;
     this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner });
     this.sender =
       deps.sender ?? createSender({ timeoutMs: this.config.deliveryTimeoutMs, allowPrivateTargets: this.config.allowPrivateTargets });
@@ -239,26 +239,9 @@ export class Dispatcher {
     if (completion.status === 'DELIVERED' || completion.status === 'FAILED') this.metrics.finished(completion.status);
     if (outcome.ok) this.log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else this.log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: completion.status, retryInMs: completion.retryInMs }, 'attempt failed');
-    if (outcome.responseStatus === 410) {
-      const reason = 'the receiver answered 410 Gone';
-      const disabled = await store.disableEndpointGone(this.db, c.endpointId, reason).catch((err: unknown) => {
-        this.log.error({ ...ids, err }, 'could not disable endpoint after 410');
-        return false;
-      });
-      if (disabled) {
-        this.log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
-        this.endpointDisabled(c.tenantId, c.endpointId, reason);
-      }
-    }
     this.enqueue({ completion, claimed: c });
   }
 
-  /** Not awaited: the outcome is stored already, and a failed emission must not hold the loop. */
-  private endpointDisabled(tenantId: string, endpointId: string, reason: string): void {
-    this.onEndpointDisabled?.(tenantId, endpointId, reason).catch((err: unknown) =>
-      this.log.error({ err, tenantId, endpointId }, 'could not emit hookyard.endpoint.disabled'),
-    );
-  }
 
   private enqueue(p: Pending): void {
     this.completions.push(p);
@@ -330,11 +313,10 @@ export class Dispatcher {
     const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion), this.config.disableAfterMs);
     this.dequeue(part);
     this.outbox.publish(recorded);
-    for (const row of recorded) {
-      for (const r of row.retired) {
-        this.log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');
-        this.endpointDisabled(row.tenantId, r.endpointId, r.reason);
-      }
+    const facts = recorded.flatMap((row) => row.operational);
+    if (facts.length > 0) {
+      // Not awaited: the outcomes are stored already, and a failed emission must not hold the loop.
+      this.onOperational?.(facts).catch((err: unknown) => this.log.error({ err, count: facts.length }, 'could not emit operational events'));
     }
     const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
     for (const p of part) {

@@ -56,18 +56,18 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
 }
 
 /**
- * Counts the app's `deliveryStatusChanged` listeners as they start, so a test can wait until its
+ * Counts the app's `deliveryStatusChanged` (or `topic`) listeners as they start, so a test can wait until its
  * subscriptions are registered instead of sleeping: graphql-ws has no per-subscription
  * acknowledgement. A listener counts once its source has been asked for its first value, which is
  * when graphql-yoga's pubsub adds it to the event target.
  */
-export function watchSubscriptions(services: { pubsub: HookyardPubSub }) {
+export function watchSubscriptions(services: { pubsub: HookyardPubSub }, topic: 'deliveryStatusChanged' | 'endpointHealthChanged' = 'deliveryStatusChanged') {
   const pubsub = services.pubsub;
   const original = pubsub.subscribe.bind(pubsub) as unknown as (...args: unknown[]) => AsyncIterable<unknown>;
   let started = 0;
   pubsub.subscribe = ((...args: unknown[]) => {
     const source = original(...args);
-    if (args[0] !== 'deliveryStatusChanged') return source;
+    if (args[0] !== topic) return source;
     return {
       [Symbol.asyncIterator]() {
         const inner = source[Symbol.asyncIterator]();
