@@ -11,7 +11,7 @@ import { migrate } from './db/migrate.js';
 import { Dispatcher } from './dispatcher/dispatcher.js';
 import type { Sender } from './dispatcher/send.js';
 import { createWorkSignal, type WorkSignal } from './dispatcher/workSignal.js';
-import { emitEndpointDisabled } from './domain/events.js';
+import { emitOperational } from './domain/operationalEvents.js';
 import { OutboxRelay } from './domain/outbox.js';
 import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
 import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
@@ -21,6 +21,7 @@ import { Metrics } from './metrics.js';
 import { openSecretBox, resealSecrets } from './security/secretKeys.js';
 import { startTracing, type Tracing } from './tracing.js';
 import { RetentionJob } from './maintenance/retention.js';
+import { RetirementSweep } from './maintenance/retirement.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import { watchRedis } from './redisHealth.js';
 import type { Services } from './services.js';
@@ -43,6 +44,8 @@ export interface App {
   readonly metrics: Metrics;
   /** Available after start(). */
   readonly retention: RetentionJob;
+  /** Available after start(). */
+  readonly retirement: RetirementSweep;
   start(): Promise<Running>;
   stop(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
   let yoga: HookyardYoga | undefined;
   let dispatcher: Dispatcher | undefined;
   let retention: RetentionJob | undefined;
+  let retirement: RetirementSweep | undefined;
   let http: { server: Server; closeWebSockets(): void } | undefined;
   let started = false;
   let tracing: Tracing | undefined;
@@ -96,6 +100,9 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
     },
     get retention() {
       return need(retention, 'retention');
+    },
+    get retirement() {
+      return need(retirement, 'retirement');
     },
 
     async start() {
@@ -146,12 +153,15 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         const shared = services;
         dispatcher = new Dispatcher({
           config, db: database.prisma, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender,
-          onEndpointDisabled: (tenantId, endpointId, reason) => emitEndpointDisabled(shared, tenantId, endpointId, reason),
+          onOperational: (facts) => emitOperational(shared, facts),
         });
         dispatcher.start();
       }
       retention = new RetentionJob({ config, logger, database });
       retention.start();
+      const emitter = services;
+      retirement = new RetirementSweep({ config, logger, database, onOperational: (facts) => emitOperational(emitter, facts) });
+      retirement.start();
       const port = (http.server.address() as AddressInfo).port;
       const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
       const url = `http://${host}:${port}`;
@@ -178,6 +188,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       logger.info('stopping: 2/5 dispatcher');
       await dispatcher?.stop();
       await retention?.stop();
+      await retirement?.stop();
       logger.info('stopping: 3/5 status outbox, work signal and pub/sub');
       await outbox?.stop();
       await workSignal?.close();

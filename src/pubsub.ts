@@ -19,6 +19,34 @@ export interface DeliveryStatusEvent {
   occurredAt: string;
 }
 
+/** Hookyard's own event types (operational events), emitted into the tenant's stream. */
+export type OperationalEventType =
+  | 'hookyard.endpoint.disabled'
+  | 'hookyard.endpoint.failing'
+  | 'hookyard.endpoint.recovered'
+  | 'hookyard.delivery.failed';
+
+/**
+ * Something that happened to an endpoint or a delivery, worth an operational event: produced by
+ * the statement that recorded it (dispatcher, retirement sweep), stored by the app as an event of
+ * the tenant and then published on `endpointHealthChanged`.
+ */
+export interface OperationalFact {
+  tenantId: string;
+  type: OperationalEventType;
+  /** The endpoint it is about: the event is never delivered to it (no loops). */
+  endpointId: string;
+  /** The event's `data`; `reason` in words for people. */
+  data: { endpointId: string; reason: string } & Record<string, unknown>;
+  /** ISO time, on the database's clock. */
+  occurredAt: string;
+}
+
+/** Published to `endpointHealthChanged:<tenant>` once the fact is stored (eventId: the stored event). */
+export interface EndpointHealthEvent extends OperationalFact {
+  eventId: string | null;
+}
+
 /** A committed StatusOutbox row: one tenant's status changes, published after the commit. */
 export interface OutboxRow {
   id: string;
@@ -29,6 +57,8 @@ export interface OutboxRow {
 export type Topics = {
   /** Topic id: the tenant id. */
   deliveryStatusChanged: [tenantId: string, payload: DeliveryStatusEvent];
+  /** Topic id: the tenant id. Operational events (failing, recovered, disabled, delivery failed). */
+  endpointHealthChanged: [tenantId: string, payload: EndpointHealthEvent];
   /** Every API instance drops its cached lookup of the key (src/auth/apiKeys.ts). */
   apiKeyRevoked: [payload: { apiKeyId: string }];
   /** Every API instance drops its cached endpoints of the tenant (src/domain/endpointCache.ts). */

@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Services } from '../services.js';
 import { ClaimLoop } from './claimLoop.js';
 import { Executor } from './executor.js';
-import { Recorder } from './recorder.js';
+import { Recorder, type RecorderDeps } from './recorder.js';
 import { createSender, type Sender } from './send.js';
 import type { WorkSignal } from './workSignal.js';
 
@@ -19,12 +19,8 @@ export interface DispatcherDeps extends Pick<Services, 'config' | 'db' | 'logger
   outbox: OutboxRelay;
   workSignal: WorkSignal;
   sender?: Sender;
-  /**
-   * Called once per endpoint the dispatcher disabled (410 Gone, HOOKYARD_DISABLE_AFTER), after the
-   * change is stored: the app emits `hookyard.endpoint.disabled` with it. A callback, so the
-   * dispatcher does not import the domain layer.
-   */
-  onEndpointDisabled?: (tenantId: string, endpointId: string, reason: string) => Promise<void>;
+  /** See RecorderDeps.onOperational: the facts the outcome statement decided, for the app to emit. */
+  onOperational?: RecorderDeps['onOperational'];
 }
 
 export class Dispatcher {
@@ -40,12 +36,12 @@ export class Dispatcher {
   private stopping = false;
 
   constructor(deps: DispatcherDeps) {
-    const { config, db, metrics, secretBox, pubsub, outbox, onEndpointDisabled } = deps;
+    const { config, db, metrics, secretBox, pubsub, outbox, onOperational } = deps;
     this.deps = deps;
     const log = (this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner }));
     const owner = this.owner;
     this.sender = deps.sender ?? createSender({ timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
-    this.recorder = new Recorder({ config, db, log, pubsub, outbox, owner, onEndpointDisabled, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs) });
+    this.recorder = new Recorder({ config, db, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs) });
     this.executor = new Executor({
       config, log, metrics, secretBox, sender: this.sender, recorder: this.recorder,
       onSlotFreed: (endpointId, stillOnEndpoint) => this.claims.slotFreed(endpointId, stillOnEndpoint),

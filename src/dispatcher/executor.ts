@@ -107,7 +107,7 @@ export class Executor {
     if (decision.status !== 'PENDING') metrics.finished(decision.status);
     if (outcome.ok) log.debug({ ...ids, status: outcome.responseStatus, ms: outcome.durationMs }, 'delivered');
     else log.info({ ...ids, status: outcome.responseStatus, error: outcome.error, next: decision.status, retryInMs: decision.retryInMs }, 'attempt failed');
-    await recorder.record(c, decision);
+    recorder.record(c, decision);
   }
 
   /** The HTTP attempt, once the endpoint's rate limit allows it. */

@@ -1,12 +1,13 @@
 // Where outcomes go: written in batches (one statement each: the deliveries, their attempt rows and
-// the outbox), published after the commit, and the endpoints disabled on the way announced. Also
+// the outbox), published after the commit, and the operational facts that statement decided
+// (endpoint failing, recovered, disabled; delivery failed) handed to the app. Also
 // publishes the claims (PENDING → SENDING) and, at shutdown, hands back what was never sent.
 import type { Config } from '../config.js';
 import type { PrismaClient } from '../db/client.js';
 import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
-import { type DeliveryStatusEvent, type HookyardPubSub, publishStatusChanges } from '../pubsub.js';
+import { type DeliveryStatusEvent, type HookyardPubSub, type OperationalFact, publishStatusChanges } from '../pubsub.js';
 import { writeIsolating } from './isolate.js';
 import { type Decision, decide } from './policy.js';
 import * as store from './store.js';
@@ -27,7 +28,12 @@ export interface RecorderDeps {
   owner: string;
   /** A retry was scheduled this far ahead: wake the claim loop then. */
   onRetryScheduled: (inMs: number) => void;
-  onEndpointDisabled?: (tenantId: string, endpointId: string, reason: string) => Promise<void>;
+  /**
+   * Called with the operational facts (endpoint failing, recovered, disabled; delivery failed) the
+   * statement recording outcomes decided, after its commit: the app stores them as `hookyard.*`
+   * events. A callback, so the dispatcher does not import the domain layer.
+   */
+  onOperational?: (facts: OperationalFact[]) => Promise<void>;
 }
 
 export class Recorder {
@@ -45,20 +51,11 @@ export class Recorder {
     this.publish(claimed, (c) => change(c, 'PENDING', 'SENDING', occurredAt));
   }
 
-  /** Records a decided attempt: disables the endpoint first when the policy says so, then queues the write. */
-  async record(claimed: store.Claimed, decision: Decision): Promise<void> {
-    const { log, db } = this.deps;
-    if (decision.disableEndpoint !== null) {
-      const ids = { deliveryId: claimed.id, eventId: claimed.eventId, endpointId: claimed.endpointId };
-      const disabled = await store.disableEndpointGone(db, claimed.endpointId, decision.disableEndpoint).catch((err: unknown) => {
-        log.error({ ...ids, err }, 'could not disable endpoint after 410');
-        return false;
-      });
-      if (disabled) {
-        log.warn(ids, 'endpoint disabled: receiver answered 410 Gone');
-        this.endpointDisabled(claimed.tenantId, claimed.endpointId, decision.disableEndpoint);
-      }
-    }
+  /**
+   * Queues a decided attempt for the next batched write. A 410's `disableEndpoint` is carried out by
+   * that same statement (store.complete), so the FAILED outcome and the disabling commit together.
+   */
+  record(claimed: store.Claimed, decision: Decision): void {
     this.enqueue({ claimed, completion: { deliveryId: claimed.id, attemptId: newId('attempt'), ...decision.attempt, status: decision.status, retryInMs: decision.retryInMs } });
   }
 
@@ -83,13 +80,6 @@ export class Recorder {
     const occurredAt = new Date().toISOString();
     this.publish(back, (c) => change(c, 'SENDING', 'PENDING', occurredAt));
     return { released: released.size };
-  }
-
-  /** Not awaited: the outcome is stored already, and a failed emission must not hold the loop. */
-  private endpointDisabled(tenantId: string, endpointId: string, reason: string): void {
-    this.deps.onEndpointDisabled?.(tenantId, endpointId, reason).catch((err: unknown) =>
-      this.deps.log.error({ err, tenantId, endpointId }, 'could not emit hookyard.endpoint.disabled'),
-    );
   }
 
   private enqueue(p: Pending): void {
@@ -131,11 +121,10 @@ export class Recorder {
     const recorded = await store.complete(db, owner, part.map((p) => p.completion), config.disableAfterMs);
     this.dequeue(part);
     outbox.publish(recorded);
-    for (const row of recorded) {
-      for (const r of row.retired) {
-        log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');
-        this.endpointDisabled(row.tenantId, r.endpointId, r.reason);
-      }
+    const facts = recorded.flatMap((row) => row.operational);
+    if (facts.length > 0) {
+      // Not awaited: the outcomes are stored already, and a failed emission must not hold the loop.
+      this.deps.onOperational?.(facts).catch((err: unknown) => log.error({ err, count: facts.length }, 'could not emit operational events'));
     }
     const done = new Set(recorded.flatMap((row) => row.changes.map((c) => c.deliveryId)));
     for (const p of part) {
@@ -157,8 +146,8 @@ export class Recorder {
     const ids = { deliveryId: c.deliveryId, eventId: p.claimed.eventId, endpointId: p.claimed.endpointId, attempt: c.attemptNumber };
     const reason = `outcome could not be stored (SQLSTATE ${store.sqlState(err)}); response body dropped`;
     log.error({ ...ids, err, responseStatus: c.responseStatus }, 'the database refused an outcome; recording it as a failed attempt');
-    // The endpoint a 410 disables was disabled when the outcome was decided; only the delivery's
-    // next state is taken from this decision.
+    // Only the delivery's next state is taken from this decision; a 410 still disables the endpoint
+    // in the statement that writes it (its response status is kept).
     const fallback = decide(p.claimed, {
       ok: false, startedAt: c.startedAt, durationMs: c.durationMs ?? 0, responseStatus: c.responseStatus, responseBody: null, retryAfterMs: null, error: reason,
       // A delivery that was to end FAILED (e.g. webhook-retry: none) still does.

@@ -2,7 +2,7 @@
 // complete (guarded by the lease holder, attempt row and status in one go), release, and
 // take over leases that expired with a crashed instance.
 import type { PrismaClient } from '../db/client.js';
-import type { OutboxRow } from '../domain/outbox.js';
+import type { OperationalFact, OutboxRow } from '../pubsub.js';
 import type { DeliveryStatus } from '../generated/prisma/enums.js';
 
 export interface Claimed {
@@ -125,14 +125,27 @@ export interface Completion {
 }
 
 
-/** An endpoint this batch retired (HOOKYARD_DISABLE_AFTER). */
-export interface Retired {
-  endpointId: string;
-  reason: string;
-}
+/** hookyard.endpoint.failing is emitted at most once per this interval per endpoint. */
+export const FAILING_NOTICE_INTERVAL_MS = 3_600_000;
 
-/** A tenant's outbox row, and the endpoints of that tenant the same statement disabled. */
-export type Recorded = OutboxRow & { retired: Retired[] };
+/** A tenant's outbox row, and the operational facts the same statement decided for that tenant. */
+export type Recorded = OutboxRow & { operational: OperationalFact[] };
+
+const REASON_TIME = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
+
+// An endpoint's next health state from its row (e) and the batch's net effect on it (s), as SQL
+// expressions. Used twice: to pick the rows to lock, and again on the locked (latest) row.
+const FAILING_SINCE = `CASE WHEN s.first_fail IS NULL THEN NULL
+                            WHEN s.last_ok IS NULL THEN coalesce(e."failingSince", s.first_fail)
+                            ELSE s.first_fail END`;
+const LIVE = `e."deletedAt" IS NULL`;
+const RECOVERED = `(s.last_ok IS NOT NULL AND e."failingNotified" AND ${LIVE})`;
+// Not while a failing notice awaits its recovery (the batch's success ends that), and once an hour.
+const FAILING = `(s.failed IS NOT NULL AND ${LIVE} AND NOT (e."failingNotified" AND s.last_ok IS NULL)
+                  AND (e."failingNotifiedAt" IS NULL OR e."failingNotifiedAt" <= now() - make_interval(secs => $14::float8 / 1000)))`;
+const GONE = `(s.gone AND e.status = 'ACTIVE' AND ${LIVE})`;
+const RETIRE = `($13::float8 > 0 AND e.status = 'ACTIVE' AND ${LIVE}
+                 AND (${FAILING_SINCE}) < now() - make_interval(secs => $13::float8 / 1000))`;
 
 /**
  * Records attempts and moves their deliveries on, for many at once, writing the status changes to
@@ -140,11 +153,21 @@ export type Recorded = OutboxRow & { retired: Retired[] };
  * this owner no longer holds are left alone (absent from the changes). A retry of a deleted
  * endpoint ends FAILED.
  *
- * The same statement keeps each endpoint's failing streak (`failingSince`: the first failed
- * attempt since its last success) and, when `disableAfterMs` > 0, disables an active endpoint
- * whose streak is older than that. One statement so the hot path pays no extra round trip; the
- * Endpoint UPDATE only touches rows whose streak starts, ends or retires (not every success), and
- * every instance applies the same rule to the rows it records, so no coordinator is needed.
+ * The same statement keeps each endpoint's health and decides the operational events:
+ * - `failingSince`, the first failed attempt since its last success; when `disableAfterMs` > 0 an
+ *   active endpoint whose streak is older than that is disabled, as is one that answered 410;
+ * - `hookyard.endpoint.failing` for a delivery that ended FAILED unless one was emitted since the
+ *   last success or within the hour (`failingNotified`, `failingNotifiedAt`), and
+ *   `hookyard.endpoint.recovered` for the first success after it;
+ * - `hookyard.delivery.failed` for each delivery that ended FAILED, except deliveries of
+ *   `hookyard.*` events: two failing operator endpoints would otherwise tell each other about
+ *   their failures forever.
+ * A batch counts by its net effect per endpoint, in the order its attempts started. One statement
+ * so the hot path pays no extra round trip. The Endpoint rows that change are locked first
+ * (`FOR NO KEY UPDATE`, in id order so two batches cannot deadlock; it does not block the key-share
+ * locks of deliveries being inserted) and the decision is taken again on the locked, latest row:
+ * two instances recording outcomes of one endpoint cannot both emit the same notice. A success on a
+ * healthy endpoint locks and writes nothing.
  */
 export async function complete(db: PrismaClient, owner: string, batch: Completion[], disableAfterMs = 0): Promise<Recorded[]> {
   if (batch.length === 0) return [];
@@ -169,7 +192,7 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
        -- the rows in flight (plus dead entries until the next vacuum, which the migration's
        -- autovacuum settings keep near), so a plan through it stays small. EXPLAIN: see BENCHMARKS.md.
        WHERE d.id = i.delivery_id AND e.id = d."endpointId" AND d.status = 'SENDING' AND d."leaseOwner" = $12
-       RETURNING d.id, d.status, d."tenantId", d."endpointId", d."eventId"
+       RETURNING d.id, d.status, d."tenantId", d."endpointId", d."eventId", d."eventType", d."attemptCount", d."lastError"
      ), attempts AS (
        INSERT INTO "DeliveryAttempt" (id, "deliveryId", "attemptNumber", trigger, "startedAt", "durationMs", "responseStatus", "responseBody", error)
        SELECT i.attempt_id, i.delivery_id, i.attempt_number, i.trigger, i.started_at, i.duration_ms, i.response_status, i.response_body, i.error
@@ -180,44 +203,73 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
               jsonb_agg(jsonb_build_object(
                 'deliveryId', u.id, 'endpointId', u."endpointId", 'eventId', u."eventId",
                 'previousStatus', 'SENDING', 'status', u.status, 'attemptId', i.attempt_id,
-                'occurredAt', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
+                'occurredAt', to_char(now() AT TIME ZONE 'UTC', ${REASON_TIME})))
        FROM updated u JOIN input i ON i.delivery_id = u.id
        GROUP BY u."tenantId"
        RETURNING id, "tenantId", changes
      ), outcomes AS (
-       SELECT u."endpointId" AS endpoint_id, i.started_at, i.status = 'DELIVERED' AS ok
+       SELECT u."endpointId" AS endpoint_id, u.id AS delivery_id, u."eventId" AS event_id, u."lastError" AS last_error,
+              i.started_at, i.status = 'DELIVERED' AS ok, u.status = 'FAILED' AS failed, i.response_status = 410 AS gone
        FROM updated u JOIN input i ON i.delivery_id = u.id
      ), last_ok AS (
-       SELECT endpoint_id, max(started_at) FILTER (WHERE ok) AS last_ok FROM outcomes GROUP BY endpoint_id
+       SELECT endpoint_id, max(started_at) FILTER (WHERE ok) AS last_ok, bool_or(gone) AS gone FROM outcomes GROUP BY endpoint_id
      ), streak AS (
-       -- The batch's own order decides: failures after its last success start (or continue) a streak.
-       SELECT l.endpoint_id, l.last_ok,
-              min(o.started_at) FILTER (WHERE NOT o.ok AND (l.last_ok IS NULL OR o.started_at > l.last_ok)) AS first_fail
+       -- The batch's own order decides: failures after its last success start (or continue) a
+       -- streak, and the first delivery ending FAILED after it is the one a failing notice names.
+       SELECT l.endpoint_id, l.last_ok, l.gone,
+              min(o.started_at) FILTER (WHERE NOT o.ok AND (l.last_ok IS NULL OR o.started_at > l.last_ok)) AS first_fail,
+              (array_agg(jsonb_build_object('deliveryId', o.delivery_id, 'eventId', o.event_id, 'lastError', o.last_error) ORDER BY o.started_at)
+                 FILTER (WHERE o.failed AND (l.last_ok IS NULL OR o.started_at > l.last_ok)))[1] AS failed
        FROM last_ok l JOIN outcomes o ON o.endpoint_id = l.endpoint_id
-       GROUP BY l.endpoint_id, l.last_ok
-     ), next AS (
-       SELECT s.endpoint_id, x.failing_since,
-              $13::float8 > 0 AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
-                AND x.failing_since < now() - make_interval(secs => $13::float8 / 1000) AS retire
-       FROM streak s JOIN "Endpoint" e ON e.id = s.endpoint_id,
-            LATERAL (SELECT CASE WHEN s.first_fail IS NULL THEN NULL
-                                 WHEN s.last_ok IS NULL THEN coalesce(e."failingSince", s.first_fail)
-                                 ELSE s.first_fail END AS failing_since) x
+       GROUP BY l.endpoint_id, l.last_ok, l.gone
+     ), locked AS MATERIALIZED (
+       -- Read committed: a row another statement changed meanwhile is waited for, and the WHERE and
+       -- the columns below are evaluated again on its latest version.
+       SELECT e.id, e."tenantId", s.failed,
+              (${FAILING_SINCE}) AS failing_since,
+              ${RECOVERED} AS recovered, ${FAILING} AS failing, ${GONE} AS gone, ${RETIRE} AS retire,
+              e."failingNotified" AND s.last_ok IS NULL AS still_notified
+       FROM streak s JOIN "Endpoint" e ON e.id = s.endpoint_id
+       WHERE e."failingSince" IS DISTINCT FROM (${FAILING_SINCE}) OR ${RECOVERED} OR ${FAILING} OR ${GONE} OR ${RETIRE}
+       ORDER BY e.id
+       FOR NO KEY UPDATE OF e
      ), endpoints AS (
        UPDATE "Endpoint" e
-       SET "failingSince" = n.failing_since,
-           status = CASE WHEN n.retire THEN 'DISABLED'::"EndpointStatus" ELSE e.status END,
-           "disabledReason" = CASE WHEN n.retire
-             THEN 'every attempt failed since ' || to_char(n.failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+       SET "failingSince" = l.failing_since,
+           "failingNotified" = l.still_notified OR l.failing,
+           "failingNotifiedAt" = CASE WHEN l.failing THEN now() ELSE e."failingNotifiedAt" END,
+           status = CASE WHEN l.gone OR l.retire THEN 'DISABLED'::"EndpointStatus" ELSE e.status END,
+           "disabledReason" = CASE WHEN l.gone THEN 'the receiver answered 410 Gone'
+             WHEN l.retire THEN 'every attempt failed since ' || to_char(l.failing_since AT TIME ZONE 'UTC', ${REASON_TIME})
              ELSE e."disabledReason" END,
-           "updatedAt" = CASE WHEN n.retire THEN now() ELSE e."updatedAt" END
-       FROM next n
-       WHERE e.id = n.endpoint_id AND (e."failingSince" IS DISTINCT FROM n.failing_since OR n.retire)
-       RETURNING e.id, e."tenantId", e."disabledReason", n.retire
+           "updatedAt" = CASE WHEN l.gone OR l.retire THEN now() ELSE e."updatedAt" END
+       FROM locked l
+       WHERE e.id = l.id
+       RETURNING e.id, e."tenantId", e."disabledReason", e."failingSince", l.failed, l.recovered, l.failing, l.gone OR l.retire AS disabled
+     ), facts AS (
+       SELECT u."tenantId" AS tenant_id, 1 AS ord, u.id AS k, 'hookyard.delivery.failed' AS type, u."endpointId" AS endpoint_id,
+              jsonb_build_object('deliveryId', u.id, 'eventId', u."eventId", 'eventType', u."eventType", 'endpointId', u."endpointId",
+                                 'attempts', u."attemptCount", 'lastError', u."lastError",
+                                 'reason', 'delivery ' || u.id || ' failed after ' || u."attemptCount" || ' attempt(s): ' || coalesce(u."lastError", 'no error text')) AS data
+       FROM updated u WHERE u.status = 'FAILED' AND lower(u."eventType") NOT LIKE 'hookyard.%'
+       UNION ALL
+       SELECT x."tenantId", 2, x.id, 'hookyard.endpoint.recovered', x.id,
+              jsonb_build_object('endpointId', x.id, 'reason', 'a delivery succeeded after the endpoint was reported failing')
+       FROM endpoints x WHERE x.recovered
+       UNION ALL
+       SELECT x."tenantId", 3, x.id, 'hookyard.endpoint.failing', x.id,
+              jsonb_build_object('endpointId', x.id, 'deliveryId', x.failed->'deliveryId', 'eventId', x.failed->'eventId', 'lastError', x.failed->'lastError',
+                                 'failingSince', to_char(x."failingSince" AT TIME ZONE 'UTC', ${REASON_TIME}),
+                                 'reason', 'delivery ' || (x.failed->>'deliveryId') || ' failed: ' || coalesce(x.failed->>'lastError', 'no error text'))
+       FROM endpoints x WHERE x.failing
+       UNION ALL
+       SELECT x."tenantId", 4, x.id, 'hookyard.endpoint.disabled', x.id, jsonb_build_object('endpointId', x.id, 'reason', x."disabledReason")
+       FROM endpoints x WHERE x.disabled
      )
      SELECT o.id, o."tenantId", o.changes,
-            coalesce((SELECT jsonb_agg(jsonb_build_object('endpointId', x.id, 'reason', x."disabledReason"))
-                      FROM endpoints x WHERE x."tenantId" = o."tenantId" AND x.retire), '[]'::jsonb) AS retired
+            coalesce((SELECT jsonb_agg(jsonb_build_object('tenantId', f.tenant_id, 'type', f.type, 'endpointId', f.endpoint_id, 'data', f.data,
+                                                          'occurredAt', to_char(now() AT TIME ZONE 'UTC', ${REASON_TIME})) ORDER BY f.ord, f.k)
+                      FROM facts f WHERE f.tenant_id = o."tenantId"), '[]'::jsonb) AS operational
      FROM outbox o`,
     batch.map((c) => c.deliveryId),
     batch.map((c) => c.attemptId),
@@ -232,6 +284,7 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
     batch.map((c) => c.retryInMs),
     owner,
     disableAfterMs,
+    FAILING_NOTICE_INTERVAL_MS,
   );
 }
 
@@ -271,10 +324,4 @@ export async function release(db: PrismaClient, owner: string, ids: string[]): P
     owner,
   );
   return rows.map((r) => r.id);
-}
-
-/** 410 Gone: the receiver asked us to stop. True when this call disabled it (not already disabled). */
-export async function disableEndpointGone(db: PrismaClient, endpointId: string, reason: string): Promise<boolean> {
-  const { count } = await db.endpoint.updateMany({ where: { id: endpointId, status: 'ACTIVE' }, data: { status: 'DISABLED', disabledReason: reason } });
-  return count > 0;
 }

@@ -96,6 +96,8 @@ interface CheckedEvent {
   payload: unknown;
   payloadJson: string;
   key: string | null;
+  /** Endpoints this event must not reach (an operational event's own endpoint). */
+  exclude?: string[];
 }
 
 function checkEvent(services: Services, input: NewEvent, param: string): CheckedEvent {
@@ -108,7 +110,7 @@ function checkEvent(services: Services, input: NewEvent, param: string): Checked
   if (key !== null && !IDEMPOTENCY_KEY.test(key)) {
     throw invalid(`${param}.idempotencyKey`, 'idempotencyKey must be 1-255 visible ASCII characters');
   }
-  return { type, payload: input.payload, payloadJson, key };
+  return { type, payload: input.payload, payloadJson, key, exclude: input.excludeEndpointIds };
 }
 
 /** Stores the event and one PENDING delivery per matching ACTIVE endpoint, in one statement. */
@@ -117,7 +119,6 @@ export async function sendEvent(services: Services, tenantId: string, input: New
   const [sent] = await storeEvents(services, tenantId, [checked], {
     test: input.test ?? false,
     endpointIds: input.endpointIds,
-    exclude: input.excludeEndpointIds,
   });
   return sent!;
 }
@@ -169,7 +170,7 @@ async function storeEvents(
   services: Services,
   tenantId: string,
   events: CheckedEvent[],
-  options: { test: boolean; endpointIds?: string[]; exclude?: string[] },
+  options: { test: boolean; endpointIds?: string[] },
 ): Promise<(SentEvent & { event: StoredEvent })[]> {
   // A test fire names its endpoint, which may have been enabled a moment ago elsewhere: read it.
   const endpoints = options.endpointIds
@@ -195,7 +196,7 @@ async function storeEvents(
     if (!eventId) return;
     for (const endpoint of endpoints) {
       if (!options.test && !filterMatches(endpoint.eventTypes, e.type)) continue;
-      if (options.exclude?.includes(endpoint.id)) continue;
+      if (e.exclude?.includes(endpoint.id)) continue;
       if (!options.test && e.type.toLowerCase().startsWith(RESERVED_PREFIX) && !wantsReserved(endpoint.eventTypes, e.type)) continue;
       dl.ids.push(newId('delivery'));
       dl.endpointIds.push(endpoint.id);
@@ -298,19 +299,4 @@ async function storeEvents(
     for (const inMs of new Set(dl.delays)) services.notifyWork(inMs);
   }
   return results;
-}
-
-/**
- * `hookyard.endpoint.disabled` into the tenant's own stream, for its endpoints subscribed to it,
- * never to the endpoint it is about (no loops). The endpoint cache is evicted first: the
- * disabled endpoint must not linger in it, and on other instances neither.
- */
-export async function emitEndpointDisabled(services: Services, tenantId: string, endpointId: string, reason: string): Promise<void> {
-  services.endpointCache.changed(tenantId);
-  await sendEvent(services, tenantId, {
-    eventType: 'hookyard.endpoint.disabled',
-    payload: { endpointId, reason },
-    internal: true,
-    excludeEndpointIds: [endpointId],
-  });
 }

@@ -1,11 +1,12 @@
 import { filter, pipe } from 'graphql-yoga';
-import type { DeliveryStatusEvent } from '../pubsub.js';
+import type { DeliveryStatusEvent, EndpointHealthEvent } from '../pubsub.js';
 import { builder } from './builder.js';
 import { tenantId } from './context.js';
 import { DeliveryStatusEnum } from './delivery.js';
 import { parseId } from './ids.js';
 
 type Change = DeliveryStatusEvent & { tenantId: string; source: DeliveryStatusEvent };
+type HealthChange = EndpointHealthEvent & { source: EndpointHealthEvent };
 
 // Every subscriber of a tenant receives the same published object; subscribers asking for the
 // same fields share one read of it instead of each querying the database.
@@ -52,7 +53,51 @@ const DeliveryStatusChange = builder.objectRef<Change>('DeliveryStatusChange').i
   }),
 });
 
+const EndpointHealthChange = builder.objectRef<HealthChange>('EndpointHealthChange').implement({
+  description: "One of Hookyard's operational events, as delivered to endpoints subscribed to `hookyard.*`. `endpoint` is read when it is pushed.",
+  fields: (t) => ({
+    type: t.exposeString('type', {
+      description: 'hookyard.endpoint.failing, hookyard.endpoint.recovered, hookyard.endpoint.disabled or hookyard.delivery.failed.',
+    }),
+    endpointId: t.exposeID('endpointId', { description: 'The endpoint it is about (the event is never delivered to it).' }),
+    endpoint: t.prismaField({
+      type: 'Endpoint',
+      resolve: (query, change, _args, ctx) =>
+        sharedRead(change.source, `endpoint:${JSON.stringify(query)}`, () =>
+          ctx.services.db.endpoint.findFirstOrThrow({ ...query, where: { id: change.endpointId, tenantId: change.tenantId } }),
+        ),
+    }),
+    reason: t.string({ resolve: (c) => c.data.reason }),
+    data: t.field({ type: 'JSON', description: "The webhook's `data`.", resolve: (c) => c.data }),
+    eventId: t.id({
+      nullable: true,
+      description: 'The event stored in the tenant\'s stream (null if storing it failed).',
+      resolve: (c) => c.eventId,
+    }),
+    occurredAt: t.field({ type: 'DateTime', resolve: (c) => new Date(c.occurredAt) }),
+  }),
+});
+
 builder.subscriptionFields((t) => ({
+  endpointHealthChanged: t.field({
+    type: EndpointHealthChange,
+    description: "The caller's operational events (the `hookyard.*` webhooks), narrowed by any of the arguments.",
+    args: {
+      endpointId: t.arg.id({ required: false }),
+      types: t.arg.stringList({ required: false, description: 'Only these types, e.g. ["hookyard.endpoint.failing"].' }),
+    },
+    subscribe: (_root, args, ctx) => {
+      const tenant = tenantId(ctx);
+      const endpointId = args.endpointId ? parseId('endpoint', args.endpointId, 'endpointId') : null;
+      const types = args.types && args.types.length > 0 ? new Set(args.types) : null;
+      return pipe(
+        ctx.services.pubsub.subscribe('endpointHealthChanged', tenant),
+        filter((e: EndpointHealthEvent) => (!endpointId || e.endpointId === endpointId) && (!types || types.has(e.type))),
+      );
+    },
+    resolve: (event, _args, ctx) => ({ ...event, tenantId: tenantId(ctx), source: event }),
+  }),
+
   deliveryStatusChanged: t.field({
     type: DeliveryStatusChange,
     description: "Every status change of the caller's deliveries, narrowed by any of the arguments.",

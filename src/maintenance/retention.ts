@@ -2,12 +2,11 @@
 // with their deliveries and attempts, and so do rate-limit logs with no hit left in their window
 // and outbox rows no relay will publish any more. Work is done in small single statements (each
 // its own transaction, row locks taken with SKIP LOCKED) so the hot tables never wait on it, and
-// one instance at a time runs a pass: on Postgres it holds a session advisory lock on a connection
-// of its own for the length of the pass; PGlite is one process, so it needs none.
-import pg from 'pg';
+// one instance at a time runs a pass (an advisory lock, exclusive.ts).
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import { type Query, runExclusive } from './exclusive.js';
 
 /** pg_try_advisory_lock key of the retention pass (the migration lock uses 72707370). */
 export const RETENTION_LOCK_KEY = 72707371;
@@ -66,8 +65,6 @@ export interface RetentionCounts {
   outboxRows: number;
 }
 
-type Query = <T>(sql: string, params: unknown[]) => Promise<T[]>;
-
 /** How often a pass runs: every minute, or a third of the retention when that is shorter. */
 export function retentionIntervalMs(retentionMs: number): number {
   if (retentionMs <= 0) return 60_000;
@@ -109,25 +106,12 @@ export class RetentionJob {
 
   /** One pass, unless another instance is running one (then null). */
   async runOnce(): Promise<RetentionCounts | null> {
-    const { database } = this.deps;
-    if (database.kind === 'pglite' || !database.connectionString) {
-      return this.pass((sql, params) => database.prisma.$queryRawUnsafe(sql, ...params));
+    const counts = await runExclusive(this.deps.database, RETENTION_LOCK_KEY, (query) => this.pass(query));
+    if (counts === null) {
+      this.stats.skipped += 1;
+      this.deps.logger.debug('retention pass skipped: another instance is running one');
     }
-    // A session lock on a connection of our own, released by ending the session: a pool
-    // connection could hand the lock to an unrelated query or keep it after a crash.
-    const client = new pg.Client({ connectionString: database.connectionString });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK_KEY]);
-      if (!rows[0]?.locked) {
-        this.stats.skipped += 1;
-        this.deps.logger.debug('retention pass skipped: another instance is running one');
-        return null;
-      }
-      return await this.pass(async <T>(sql: string, params: unknown[]) => (await client.query(sql, params)).rows as T[]);
-    } finally {
-      await client.end().catch(() => {});
-    }
+    return counts;
   }
 
   private async pass(query: Query): Promise<RetentionCounts> {

@@ -1,18 +1,25 @@
 // HOOKYARD_DISABLE_AFTER: an endpoint whose every attempt failed for that long is disabled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateEndpoint, EnableEndpoint, GetDelivery, GetEndpoint, SendEvent } from '../helpers/operations.js';
+import { CreateEndpoint, EnableEndpoint, GetDelivery, GetEndpoint, SendEvents } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
 
 let t: TestApp;
 let rx: Receiver;
 beforeAll(async () => {
-  // 7 attempts over 3 s (±20% jitter: 2.4 to 3.6 s), longer than HOOKYARD_DISABLE_AFTER; half of it is not.
-  t = await startTestApp({ env: { HOOKYARD_DISABLE_AFTER: '2s', HOOKYARD_RETRY_SCHEDULE: '0s,500ms,500ms,500ms,500ms,500ms,500ms' } });
+  // Up to 13 attempts, a second apart (±20%). Timed by the receiver's clock, not by attempt numbers,
+  // so that retries starting late on a loaded machine cannot move the success out of the middle.
+  t = await startTestApp({ env: { HOOKYARD_DISABLE_AFTER: '8s', HOOKYARD_RETRY_SCHEDULE: `0s${',1s'.repeat(12)}` } });
+  let healingSince: number | null = null;
   rx = await startReceiver((req) => {
-    // /healing: its "b.ok" event fails three times and succeeds on the fourth attempt, half way
-    // through the schedule of its "b.fail" event, which fails every time.
-    if (req.path === '/healing' && req.headers['x-hookyard-event-type'] === 'b.ok' && req.headers['x-hookyard-attempt'] === '4') return { status: 200 };
+    if (req.path !== '/healing') return { status: 500 };
+    // /healing: its "b.ok" event succeeds on its first attempt 4 s after the endpoint's first
+    // failure; "b.fail" fails every time, and asks for no more attempts once 9 s have passed:
+    // failing for longer than HOOKYARD_DISABLE_AFTER in all, never that long in a row.
+    healingSince ??= Date.now();
+    const elapsed = Date.now() - healingSince;
+    if (req.headers['x-hookyard-event-type'] === 'b.ok' && elapsed >= 4_000) return { status: 200 };
+    if (req.headers['x-hookyard-event-type'] === 'b.fail' && elapsed >= 9_000) return { status: 500, headers: { 'webhook-retry': 'none' } };
     return { status: 500 };
   });
 });
@@ -21,9 +28,10 @@ afterAll(async () => {
   await rx?.close();
 });
 
-async function send(eventType: string, endpointId: string) {
-  const sent = await t.ok(SendEvent, { input: { eventType, payload: {} } });
-  return t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId } });
+/** One call, so the events' schedules start together (the half-way success depends on it). */
+async function send(types: string[]) {
+  const { sendEvents } = await t.ok(SendEvents, { inputs: types.map((eventType) => ({ eventType, payload: {} })) });
+  return Promise.all(sendEvents.results.map((r) => t.prisma.delivery.findFirstOrThrow({ where: { eventId: r.event!.id } })));
 }
 const endpoint = async (id: string) => (await t.ok(GetEndpoint, { id })).endpoint!;
 
@@ -31,9 +39,8 @@ describe('endpoints that retire', () => {
   it('disables an endpoint whose attempts all failed for HOOKYARD_DISABLE_AFTER, naming the first failure; one that succeeded in between stays', async () => {
     const dead = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/dead`, eventTypes: ['a.*'] } })).createEndpoint.endpoint;
     const healing = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/healing`, eventTypes: ['b.*'] } })).createEndpoint.endpoint;
-    const deadDelivery = await send('a.fail', dead.id);
-    const failing = await send('b.fail', healing.id);
-    const healed = await send('b.ok', healing.id);
+    const sent = await send(['a.fail', 'b.fail', 'b.ok']);
+    const [deadDelivery, failing, healed] = [sent[0]!, sent[1]!, sent[2]!];
 
     const disabled = await eventually(async () => {
       const e = await endpoint(dead.id);
@@ -45,9 +52,9 @@ describe('endpoints that retire', () => {
     // Its waiting delivery stays PENDING for when it is enabled again, and is not sent meanwhile.
     const waiting = (await t.ok(GetDelivery, { id: deadDelivery.id })).delivery!;
     expect(waiting.status).toBe('PENDING');
-    expect(waiting.attemptCount).toBeLessThan(7);
+    expect(waiting.attemptCount).toBeLessThan(13);
 
-    // The healing endpoint failed for longer than 2 s in all, but never 2 s in a row.
+    // The healing endpoint failed for longer than 8 s in all, but never 8 s in a row.
     const settled = async (id: string) => {
       const d = (await t.ok(GetDelivery, { id })).delivery!;
       return d.status === 'DELIVERED' || d.status === 'FAILED' ? d : null;
@@ -55,11 +62,14 @@ describe('endpoints that retire', () => {
     const f = await eventually(() => settled(failing.id), 20_000, 'b.fail to run out');
     const ok = await eventually(() => settled(healed.id), 20_000, 'b.ok to be delivered');
     expect(ok.status).toBe('DELIVERED');
-    expect(f).toMatchObject({ status: 'FAILED', attemptCount: 7 });
-    expect(Date.parse(f.attempts.at(-1)!.startedAt) - Date.parse(f.attempts[0]!.startedAt)).toBeGreaterThan(2000);
+    expect(f.status).toBe('FAILED');
+    expect(Date.parse(f.attempts.at(-1)!.startedAt) - Date.parse(f.attempts[0]!.startedAt)).toBeGreaterThan(8000);
+    // Its streak restarted after the success. Its last attempt failed, so the retirement sweep
+    // disables it once that streak is 8 s old: by then the reason names a time after the success.
+    const success = ok.attempts.find((a) => a.responseStatus === 200)!;
     const h = await endpoint(healing.id);
-    expect(h).toMatchObject({ status: 'ACTIVE', disabledReason: null });
-    expect(h.failingSince).not.toBeNull();
+    expect(Date.parse(h.failingSince!)).toBeGreaterThan(Date.parse(success.startedAt));
+    if (h.status !== 'ACTIVE') expect(h.disabledReason).toBe(`every attempt failed since ${h.failingSince}`);
 
     // Enabled again, it starts a new streak: the delivery it kept goes out, and is not disabled at once.
     rx.respond(() => ({ status: 200 }));
@@ -67,5 +77,5 @@ describe('endpoints that retire', () => {
     const resent = await eventually(() => settled(deadDelivery.id), 20_000, 'the kept delivery to go out');
     expect(resent.status).toBe('DELIVERED');
     expect(await endpoint(dead.id)).toMatchObject({ status: 'ACTIVE', failingSince: null });
-  });
+  }, 60_000);
 });

@@ -174,6 +174,32 @@ export interface StatusChange {
   };
 }
 
+export const OnEndpointHealth = `
+  subscription OnEndpointHealth($endpointId: ID, $types: [String!]) {
+    endpointHealthChanged(endpointId: $endpointId, types: $types) {
+      type
+      endpointId
+      reason
+      data
+      eventId
+      occurredAt
+      endpoint { id status }
+    }
+  }
+`;
+
+export interface HealthChange {
+  endpointHealthChanged: {
+    type: string;
+    endpointId: string;
+    reason: string;
+    data: Record<string, unknown>;
+    eventId: string | null;
+    occurredAt: string;
+    endpoint: { id: string; status: string };
+  };
+}
+
 export const ReplayDelivery = graphql(`
   mutation ReplayDelivery($id: ID!) {
     replayDelivery(id: $id) { id status trigger replayOf { id } event { id } endpoint { id } attemptCount }

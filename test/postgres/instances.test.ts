@@ -1,7 +1,7 @@
 // Several real instances over one PostgreSQL: no delivery sent by two at once, nothing lost when
 // one is killed mid-flight, and subscriptions across instances through Redis.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CreateEndpoint, OnDeliveryStatus, SendEvent, type StatusChange } from '../helpers/operations.js';
+import { CreateEndpoint, type HealthChange, OnDeliveryStatus, OnEndpointHealth, SendEvent, type StatusChange } from '../helpers/operations.js';
 import { REDIS_URL, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { type Instance, startInstance } from '../helpers/instances.js';
 import { type Receiver, type Received, startReceiver } from '../helpers/receiver.js';
@@ -173,6 +173,21 @@ describe('several dispatchers on one PostgreSQL', () => {
     await api.ok(SendEvent, { input: { eventType: 'redis.x', payload: {} } });
     const items = await sub.until((list) => list.some((i) => i.deliveryStatusChanged.status === 'DELIVERED'), 20_000);
     expect(items.map((i) => i.deliveryStatusChanged.status)).toEqual(['PENDING', 'SENDING', 'DELIVERED']);
+    await client.dispose();
+  }, 60_000);
+
+  it('pushes operational events decided by a dispatcher instance to an endpointHealthChanged subscriber on another, through Redis', async () => {
+    instances.push(await startInstance(dispatcherEnv()));
+    rx.respond((req) => (req.path === '/health' ? { status: 500, headers: { 'webhook-retry': 'none' } } : { status: 200 }));
+    const { createEndpoint } = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/health`, eventTypes: ['health.x'] } });
+    const client = wsClient(api.wsUrl, api.key);
+    const listening = watchSubscriptions(api.app.services).expect(1);
+    const sub = collect<HealthChange>(client, OnEndpointHealth, { endpointId: createEndpoint.endpoint.id });
+    await listening();
+    await api.ok(SendEvent, { input: { eventType: 'health.x', payload: {} } });
+    const items = await sub.until((list) => list.some((i) => i.endpointHealthChanged.type === 'hookyard.endpoint.failing'), 20_000);
+    expect(items.map((i) => i.endpointHealthChanged.type)).toEqual(['hookyard.delivery.failed', 'hookyard.endpoint.failing']);
+    expect(items[1]!.endpointHealthChanged).toMatchObject({ endpoint: { id: createEndpoint.endpoint.id, status: 'ACTIVE' } });
     await client.dispose();
   }, 60_000);
 });

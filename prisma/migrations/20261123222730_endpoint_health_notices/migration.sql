@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Endpoint" ADD COLUMN     "failingNotified" BOOLEAN NOT NULL DEFAULT false,
+ADD COLUMN     "failingNotifiedAt" TIMESTAMPTZ(3);
