@@ -330,6 +330,8 @@ export class Dispatcher {
     const recorded = await store.complete(this.db, this.owner, part.map((p) => p.completion), this.config.disableAfterMs);
     this.dequeue(part);
     this.outbox.publish(recorded);
+    // A FIFO line's next delivery became claimable with this commit: claim it now, not at the next poll.
+    if (part.some((p) => p.claimed.fifo && p.completion.status !== 'PENDING')) this.wake();
     for (const row of recorded) {
       for (const r of row.retired) {
         this.log.warn({ tenantId: row.tenantId, endpointId: r.endpointId, reason: r.reason }, 'endpoint disabled: every attempt failed for HOOKYARD_DISABLE_AFTER');

@@ -18,6 +18,8 @@ export interface Claimed {
   url: string;
   headers: Record<string, string>;
   rateLimitPerSecond: number | null;
+  /** A FIFO endpoint: its next delivery becomes claimable once this one's outcome is recorded. */
+  fifo: boolean;
   secrets: string[];
   /** The sendEvent call's trace context: attempts are its children. */
   traceparent: string | null;
@@ -35,7 +37,7 @@ export interface EndpointCapacity {
 
 const RETURNING = `
   d.id, d."tenantId", d."endpointId", d."eventId", d."eventType", d."attemptCount", d.trigger, d."nextAttemptAt" AS "dueAt",
-  ev.payload, ev."createdAt" AS "eventCreatedAt", ev.traceparent, e.url, e.headers, e."rateLimitPerSecond",
+  ev.payload, ev."createdAt" AS "eventCreatedAt", ev.traceparent, e.url, e.headers, e."rateLimitPerSecond", e.fifo,
   coalesce((SELECT array_agg(s.secret ORDER BY s."createdAt" DESC) FROM "EndpointSecret" s
             WHERE s."endpointId" = e.id AND (s."expiresAt" IS NULL OR s."expiresAt" > now())), '{}') AS secrets`;
 
