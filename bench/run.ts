@@ -11,6 +11,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { newId } from '../src/ids.js';
 import { createBenchDatabase, ROOT, spawnTs, startHookyard, startReceiverProc } from './procs.js';
+import { benchIssue15 } from './fairness.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=ceiling,dispatch runs just those (the table is then not rewritten). */
@@ -459,6 +460,8 @@ async function main() {
     };
     log(results.memory);
     }
+    // FIFO and fair dispatch (issue 15): its own database and process (bench/fairness.ts).
+    if (want('fairness')) Object.assign(results, await benchIssue15(QUICK, log));
   } finally {
     await Promise.all(procs.map((p) => p.kill().catch(() => {})));
     await bench.drop();

@@ -1,3 +1,6 @@
+-- DropIndex
+DROP INDEX "Delivery_pending_nextAttemptAt_idx";
+
 -- AlterTable
 ALTER TABLE "Endpoint" ADD COLUMN     "fifo" BOOLEAN NOT NULL DEFAULT false;
 
