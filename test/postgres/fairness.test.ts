@@ -73,7 +73,7 @@ async function latencyOf(type: string, path: string, key?: string) {
 }
 
 describe('fair dispatch', () => {
-  it('delivers a new event to another endpoint within a second while 5,000 are due to a slow one', async () => {
+  it('delivers a new event to another endpoint promptly while 5,000 are due to a slow one', async () => {
     const run = newId('event').slice(-8);
     const slow = await endpoint(`/slow-${run}`);
     const quietPath = `/quiet-${run}`;
@@ -86,7 +86,7 @@ describe('fair dispatch', () => {
     expect(await t.prisma.delivery.count({ where: { endpointId: slow, status: 'PENDING' } })).toBeGreaterThan(3000);
   });
 
-  it("delivers tenant B's new event within a second while 20,000 are due for tenant A over 10 endpoints", async () => {
+  it("delivers tenant B's new event promptly while 20,000 are due for tenant A over 10 endpoints", async () => {
     const run = newId('event').slice(-8);
     const endpointsA: string[] = [];
     for (let i = 0; i < 10; i++) endpointsA.push(await endpoint(`/slow-${run}-${i}`));
