@@ -99,7 +99,7 @@ export async function benchIssue15(quick: boolean, log: Log) {
 }
 
 async function benchFifo(s: Setup, quick: boolean, log: Log) {
-  const n = quick ? 100 : 2000;
+  const n = quick ? 100 : 1000;
   log(`fifo: ${n} due to one FIFO endpoint, then ${n} to one plain endpoint (receiver answers at once)`);
   {
     // From the first arrival to the last: rows inserted with SQL wait for the next poll to start.

@@ -55,14 +55,17 @@ const RETURNING = `
  * leaves the line. Two instances racing for the same head both see it; one locks it, the other
  * skips it and, since it never looks past the head, claims nothing there.
  *
- * Measured (EXPLAIN ANALYZE, PostgreSQL 16, 20,000 due for one tenant over 10 endpoints plus one
- * due for another tenant, BENCHMARKS.md "Fair claim"): the previous claim (the oldest 4×limit due
- * rows, then at most N per endpoint) read 400 rows of the backlog and never reached the other
- * tenant's row; this one makes one descent of `Delivery_pending_endpoint_due_idx` per endpoint with
- * waiting work (the skip scan), one range scan of at most N entries per open endpoint, and one
- * descent of `Delivery_live_endpoint_line_idx` per FIFO endpoint, so its cost grows with the number
- * of endpoints that have PENDING rows, not with the backlog. Both indexes are partial (PENDING, or
- * PENDING/SENDING): like the queue index they never hold the archive's rows.
+ * Measured (EXPLAIN ANALYZE, PostgreSQL 15, 2 busy shared cores, 20,000 due for one tenant over 10
+ * endpoints plus tenant B's one due and a FIFO line of 500, medians of 21 runs; BENCHMARKS.md "Fair
+ * claim"): with statistics from before the backlog, the previous claim (the oldest 4 x limit due
+ * rows, then at most N per endpoint) took 105 ms and this one 9 ms; with fresh statistics 7.7 vs
+ * 11.8 ms (5.0 vs 5.4 ms with A's endpoints partly busy). The previous claim never took tenant B's
+ * row (all 64 went to A); this one took both of B's. Its cost is one descent of
+ * `Delivery_pending_endpoint_due_idx` per endpoint with PENDING rows (the skip scan), a range scan
+ * of at most N entries per open endpoint, and one descent of `Delivery_live_endpoint_line_idx` per
+ * FIFO endpoint: it grows with the number of endpoints that have waiting work, not with the
+ * backlog. Both indexes are partial, so, like the queue index they replace, they never hold the
+ * archive's rows.
  */
 export async function claimDue(db: PrismaClient, owner: string, leaseMs: number, limit: number, perEndpoint: number, busy: EndpointCapacity[]): Promise<Claimed[]> {
   const rows = await db.$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
@@ -92,7 +95,8 @@ export async function claimDue(db: PrismaClient, owner: string, leaseMs: number,
        SELECT o."tenantId", h.id, h."nextAttemptAt", h."attemptCount" > 0, 1
        FROM open o CROSS JOIN LATERAL (
          SELECT d.id, d.status, d."nextAttemptAt", d."attemptCount" FROM "Delivery" d
-         WHERE d."endpointId" = o.id AND d.status IN ('PENDING', 'SENDING')
+         -- PENDING or SENDING (the enum's order), as the index's predicate says.
+         WHERE d."endpointId" = o.id AND d.status < 'DELIVERED'
          ORDER BY d."createdAt", d.id LIMIT 1
        ) h
        WHERE o.fifo AND h.status = 'PENDING' AND h."nextAttemptAt" <= now()
