@@ -86,8 +86,9 @@ export async function claimDue(db: PrismaClient, owner: string, leaseMs: number,
        FROM open o CROSS JOIN LATERAL (
          SELECT d.id, d."nextAttemptAt", d."attemptCount" FROM "Delivery" d
          WHERE d.status = 'PENDING' AND d."endpointId" = o.id AND d."nextAttemptAt" <= now()
-         -- Both columns, as the index has them: ordered by "nextAttemptAt" alone the planner walked
-         -- the global queue index instead, filtering out every other endpoint's rows (2 ms each).
+         -- Both columns, as the index has them: ordered by "nextAttemptAt" alone, the planner walked
+         -- the former queue index on ("nextAttemptAt") instead, filtering out every other endpoint's
+         -- rows (2 ms per endpoint; the migration fifo_fair_claim dropped that index).
          ORDER BY d."endpointId", d."nextAttemptAt" LIMIT o.free
        ) c
        WHERE NOT o.fifo
