@@ -12,6 +12,7 @@ import { createBenchDatabase, ROOT, spawnTs, startHookyard, startReceiverProc } 
 import { subscriptionBench } from './subscriptions.js';
 import { MAX_RESPONSE_BODY } from '../src/dispatcher/send.js';
 import { undiciFetch, type TransportInit } from '../src/dispatcher/transport.js';
+import { benchIssue15 } from './fairness.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=ceiling,dispatch runs just those (the table is then not rewritten). */
@@ -461,6 +462,8 @@ async function main() {
     };
     log(results.memory);
     }
+    // FIFO and fair dispatch (issue 15): its own database and process (bench/fairness.ts).
+    if (want('fairness')) Object.assign(results, await benchIssue15(QUICK, log));
   } finally {
     await Promise.all(procs.map((p) => p.kill().catch(() => {})));
     await bench.drop();

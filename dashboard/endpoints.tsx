@@ -14,6 +14,7 @@ export interface EndpointNode {
   eventTypes: string[];
   headers: unknown;
   rateLimitPerSecond?: number | null;
+  fifo?: boolean;
   createdAt: string;
   deliveryStats: { pending: number; sending: number; delivered: number; failed: number; failureRate?: number | null };
 }
@@ -151,6 +152,7 @@ export function EndpointForm({ endpoint, onClose }: { endpoint?: EndpointNode; o
         .filter(Boolean),
       headers,
       rateLimitPerSecond: rate ? Number(rate) : null,
+      fifo: form.get('fifo') === 'on',
     };
     setBusy(true);
     try {
@@ -191,6 +193,10 @@ export function EndpointForm({ endpoint, onClose }: { endpoint?: EndpointNode; o
         <label>
           Rate limit <span class="muted">(deliveries per second; empty for none)</span>
           <input name="rate" type="number" min={1} defaultValue={endpoint?.rateLimitPerSecond ?? ''} data-testid="f-rate" />
+        </label>
+        <label>
+          <input name="fifo" type="checkbox" checked={endpoint?.fifo ?? false} data-testid="f-fifo" /> Ordered delivery (FIFO){' '}
+          <span class="muted">(one at a time, in event order; a failing delivery holds the line until it is FAILED)</span>
         </label>
         <Banner kind="error" text={error} testId="form-error" />
         <div class="actions">
@@ -254,6 +260,10 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
         <div>
           <dt>Rate limit</dt>
           <dd data-testid="card-rate">{e.rateLimitPerSecond ? `${e.rateLimitPerSecond}/s` : 'none'}</dd>
+        </div>
+        <div>
+          <dt>Order</dt>
+          <dd data-testid="card-fifo">{e.fifo ? 'FIFO' : 'any'}</dd>
         </div>
         <div>
           <dt>Custom headers</dt>

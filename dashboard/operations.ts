@@ -6,7 +6,7 @@ export const DashEndpoints = graphql(`
     endpoints(first: 100) {
       edges {
         node {
-          id url description status disabledReason eventTypes headers rateLimitPerSecond createdAt
+          id url description status disabledReason eventTypes headers rateLimitPerSecond fifo createdAt
           deliveryStats { pending sending delivered failed failureRate }
         }
       }

@@ -41,7 +41,7 @@ export class Dispatcher {
     const log = (this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner }));
     const owner = this.owner;
     this.sender = deps.sender ?? createSender({ timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
-    this.recorder = new Recorder({ config, db, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs) });
+    this.recorder = new Recorder({ config, db, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs), wakeClaims: () => this.claims.wake() });
     this.executor = new Executor({
       config, log, metrics, secretBox, sender: this.sender, recorder: this.recorder,
       onSlotFreed: (endpointId, stillOnEndpoint) => this.claims.slotFreed(endpointId, stillOnEndpoint),

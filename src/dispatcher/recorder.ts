@@ -28,6 +28,8 @@ export interface RecorderDeps {
   owner: string;
   /** A retry was scheduled this far ahead: wake the claim loop then. */
   onRetryScheduled: (inMs: number) => void;
+  /** Something became claimable with this commit (a FIFO line's next delivery): claim now. */
+  wakeClaims: () => void;
   /**
    * Called with the operational facts (endpoint failing, recovered, disabled; delivery failed) the
    * statement recording outcomes decided, after its commit: the app stores them as `hookyard.*`
@@ -121,6 +123,8 @@ export class Recorder {
     const recorded = await store.complete(db, owner, part.map((p) => p.completion), config.disableAfterMs);
     this.dequeue(part);
     outbox.publish(recorded);
+    // A FIFO line's next delivery became claimable with this commit: claim it now, not at the next poll.
+    if (part.some((p) => p.claimed.fifo && p.completion.status !== 'PENDING')) this.deps.wakeClaims();
     const facts = recorded.flatMap((row) => row.operational);
     if (facts.length > 0) {
       // Not awaited: the outcomes are stored already, and a failed emission must not hold the loop.

@@ -18,6 +18,8 @@ export interface Claimed {
   url: string;
   headers: Record<string, string>;
   rateLimitPerSecond: number | null;
+  /** A FIFO endpoint: its next delivery becomes claimable once this one's outcome is recorded. */
+  fifo: boolean;
   secrets: string[];
   /** The sendEvent call's trace context: attempts are its children. */
   traceparent: string | null;
@@ -35,59 +37,108 @@ export interface EndpointCapacity {
 
 const RETURNING = `
   d.id, d."tenantId", d."endpointId", d."eventId", d."eventType", d."attemptCount", d.trigger, d."nextAttemptAt" AS "dueAt",
-  ev.payload, ev."createdAt" AS "eventCreatedAt", ev.traceparent, e.url, e.headers, e."rateLimitPerSecond",
+  ev.payload, ev."createdAt" AS "eventCreatedAt", ev.traceparent, e.url, e.headers, e."rateLimitPerSecond", e.fifo,
   coalesce((SELECT array_agg(s.secret ORDER BY s."createdAt" DESC) FROM "EndpointSecret" s
             WHERE s."endpointId" = e.id AND (s."expiresAt" IS NULL OR s."expiresAt" > now())), '{}') AS secrets`;
 
 /**
- * Claims up to `limit` due deliveries of active endpoints, at most `perEndpoint` per endpoint
- * (less what `busy` says is already in flight here), oldest due first.
+ * Claims up to `limit` due deliveries of active endpoints, fairly: every endpoint with due work
+ * offers its oldest due rows (at most `perEndpoint`, less what `busy` says is already in flight
+ * here), and the claim takes them round-robin, one per tenant per round, each tenant's turn going
+ * round its endpoints; within a round first attempts go before retries, then oldest due first.
+ * A backlog on one endpoint or tenant therefore costs others one slot per round, not a place
+ * behind the whole backlog (test/postgres/fairness.test.ts).
+ *
+ * A FIFO endpoint offers only the head of its line (its oldest PENDING or SENDING delivery by
+ * creation order) and only when that head is PENDING and due: while it is in flight or waiting for
+ * a retry nothing behind it is claimable, on any instance, and once it is DELIVERED or FAILED it
+ * leaves the line. Two instances racing for the same head both see it; one locks it, the other
+ * skips it and, since it never looks past the head, claims nothing there.
+ *
+ * Measured (EXPLAIN ANALYZE, PostgreSQL 15, 2 busy shared cores, 20,000 due for one tenant over 10
+ * endpoints plus tenant B's one due and a FIFO line of 500, medians of 21 runs; BENCHMARKS.md "Fair
+ * claim"): with statistics from before the backlog, the previous claim (the oldest 4 x limit due
+ * rows, then at most N per endpoint) took 105 ms and this one 9 ms; with fresh statistics 7.7 vs
+ * 11.8 ms (5.0 vs 5.4 ms with A's endpoints partly busy). The previous claim never took tenant B's
+ * row (all 64 went to A); this one took both of B's. Its cost is one descent of
+ * `Delivery_pending_endpoint_due_idx` per endpoint with PENDING rows (the skip scan), a range scan
+ * of at most N entries per open endpoint, and one descent of `Delivery_live_endpoint_line_idx` per
+ * FIFO endpoint: it grows with the number of endpoints that have waiting work, not with the
+ * backlog. Both indexes are partial, so, like the queue index they replace, they never hold the
+ * archive's rows.
  */
 export async function claimDue(db: PrismaClient, owner: string, leaseMs: number, limit: number, perEndpoint: number, busy: EndpointCapacity[]): Promise<Claimed[]> {
-  const saturated = busy.filter((b) => b.free <= 0).map((b) => b.endpointId);
-  const partial = busy.filter((b) => b.free > 0);
   const rows = await db.$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
-    `WITH locked AS (
-       SELECT d.id, d."endpointId", d."nextAttemptAt"
-       FROM "Delivery" d
-       -- status = 'PENDING' exactly as the partial index's predicate says, so the planner can use
-       -- it: that index holds the queue only, never the archive, so this costs the same with 0 or
-       -- 10,000,000 finished rows (BENCHMARKS.md, "Archive").
-       WHERE d.status = 'PENDING' AND d."nextAttemptAt" <= now()
-         AND NOT (d."endpointId" = ANY($1::text[]))
-         -- A subquery, not a join. Measured (EXPLAIN ANALYZE, 16,800 due rows, statistics from
-         -- before the backlog): the join became a nested loop that rescanned every due row once
-         -- per endpoint (41 ms); the subquery scans them once (22 ms). Both only walk the queue.
-         AND (SELECT e.status = 'ACTIVE' AND e."deletedAt" IS NULL FROM "Endpoint" e WHERE e.id = d."endpointId")
-       ORDER BY d."nextAttemptAt"
-       LIMIT $2
-       FOR UPDATE SKIP LOCKED
+    `WITH RECURSIVE waiting AS (
+       -- A skip scan: the endpoints that have PENDING deliveries, one index descent each.
+       (SELECT d."endpointId" AS id FROM "Delivery" d WHERE d.status = 'PENDING' ORDER BY d."endpointId" LIMIT 1)
+       UNION ALL
+       SELECT (SELECT d."endpointId" FROM "Delivery" d WHERE d.status = 'PENDING' AND d."endpointId" > w.id ORDER BY d."endpointId" LIMIT 1)
+       FROM waiting w WHERE w.id IS NOT NULL
+     ), open AS (
+       SELECT e.id, e."tenantId", e.fifo, coalesce(f.free, $3) AS free
+       FROM waiting w JOIN "Endpoint" e ON e.id = w.id
+       LEFT JOIN unnest($4::text[], $5::int[]) AS f(endpoint_id, free) ON f.endpoint_id = e.id
+       WHERE e.status = 'ACTIVE' AND e."deletedAt" IS NULL AND coalesce(f.free, $3) > 0
+     ), offered AS (
+       SELECT o."tenantId", c.id, c."nextAttemptAt", c."attemptCount" > 0 AS retry,
+              row_number() OVER (PARTITION BY o.id ORDER BY c."nextAttemptAt", c.id) AS endpoint_rank
+       FROM open o CROSS JOIN LATERAL (
+         SELECT d.id, d."nextAttemptAt", d."attemptCount" FROM "Delivery" d
+         WHERE d.status = 'PENDING' AND d."endpointId" = o.id AND d."nextAttemptAt" <= now()
+         -- Both columns, as the index has them: ordered by "nextAttemptAt" alone, the planner walked
+         -- the former queue index on ("nextAttemptAt") instead, filtering out every other endpoint's
+         -- rows (2 ms per endpoint; the migration fifo_fair_claim dropped that index).
+         ORDER BY d."endpointId", d."nextAttemptAt" LIMIT o.free
+       ) c
+       WHERE NOT o.fifo
+       UNION ALL
+       SELECT o."tenantId", h.id, h."nextAttemptAt", h."attemptCount" > 0, 1
+       FROM open o CROSS JOIN LATERAL (
+         SELECT d.id, d.status, d."nextAttemptAt", d."attemptCount" FROM "Delivery" d
+         -- PENDING or SENDING (the enum's order), as the index's predicate says.
+         WHERE d."endpointId" = o.id AND d.status < 'DELIVERED'
+         ORDER BY d."createdAt", d.id LIMIT 1
+       ) h
+       WHERE o.fifo AND h.status = 'PENDING' AND h."nextAttemptAt" <= now()
      ), ranked AS (
-       SELECT l.id, l."nextAttemptAt",
-              row_number() OVER (PARTITION BY l."endpointId" ORDER BY l."nextAttemptAt", l.id) AS rn,
-              coalesce(f.free, $4) AS free
-       FROM locked l LEFT JOIN unnest($5::text[], $6::int[]) AS f(endpoint_id, free) ON f.endpoint_id = l."endpointId"
+       SELECT id, retry, "nextAttemptAt",
+              row_number() OVER (PARTITION BY "tenantId" ORDER BY endpoint_rank, retry, "nextAttemptAt", id) AS tenant_rank
+       FROM offered
      ), picked AS (
-       SELECT id FROM ranked WHERE rn <= free ORDER BY "nextAttemptAt", id LIMIT $3
+       -- Twice the limit: rows another instance is claiming right now are skipped, not waited for.
+       SELECT id, row_number() OVER (ORDER BY tenant_rank, retry, "nextAttemptAt", id) AS turn
+       FROM ranked ORDER BY turn LIMIT $2 * 2
+     ), locked AS (
+       -- The status test again on the locked row: a row another claim took since this statement's
+       -- snapshot fails it (re-checked on the newest version) instead of being claimed twice.
+       SELECT d.id, p.turn FROM "Delivery" d JOIN picked p ON p.id = d.id
+       WHERE d.status = 'PENDING' AND d."nextAttemptAt" <= now()
+       FOR UPDATE OF d SKIP LOCKED
+     ), chosen AS (
+       SELECT id FROM locked ORDER BY turn LIMIT $2
      )
      UPDATE "Delivery" d
-     SET status = 'SENDING', "leaseOwner" = $7, "leaseExpiresAt" = now() + make_interval(secs => $8), "updatedAt" = now()
-     FROM picked p, "Event" ev, "Endpoint" e
+     SET status = 'SENDING', "leaseOwner" = $1, "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
+     FROM chosen p, "Event" ev, "Endpoint" e
      WHERE d.id = p.id AND ev.id = d."eventId" AND e.id = d."endpointId"
      RETURNING ${RETURNING}`,
-    saturated,
-    limit * 4,
+    owner,
     limit,
     perEndpoint,
-    partial.map((b) => b.endpointId),
-    partial.map((b) => b.free),
-    owner,
+    busy.map((b) => b.endpointId),
+    busy.map((b) => Math.max(0, b.free)),
     leaseMs / 1000,
   );
   return rows.map((r) => ({ ...r, previousStatus: 'PENDING' as const }));
 }
 
-/** Takes over deliveries whose lease expired (their instance died mid-send). */
+/**
+ * Takes over deliveries whose lease expired (their instance died mid-send). FIFO needs nothing
+ * here: a taken-over delivery is not sent again by this call, its lost attempt is recorded as
+ * failed and it goes back to PENDING with its retry time, still at the head of its line (claimDue
+ * sends nothing behind it meanwhile), or FAILED when its schedule is spent, which lets the line on.
+ */
 export async function takeOverExpired(db: PrismaClient, owner: string, leaseMs: number, limit: number): Promise<Claimed[]> {
   const rows = await db.$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
     `WITH expired AS (

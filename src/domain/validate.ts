@@ -86,6 +86,15 @@ export function intInRange(value: number | null | undefined, param: string, min:
   return value;
 }
 
+/** A flag that has a value once set (`fifo`): on create absent or null means `fallback`; on update null is refused. */
+export function flag(value: boolean | null | undefined, param: string, fallback?: boolean): boolean {
+  if (value === null || value === undefined) {
+    if (fallback === undefined) throw invalid(param, `${param} cannot be null`);
+    return fallback;
+  }
+  return value;
+}
+
 /** `param` names the createdAfter field; createdBefore is its sibling. */
 export function dateRange(after: Date | null | undefined, before: Date | null | undefined, param = 'createdAfter'): void {
   storableDate(after, param);

@@ -12,6 +12,9 @@ import { inTenant } from './ids.js';
 
 export const EndpointStatusEnum = builder.enumType(EndpointStatus, { name: 'EndpointStatus' });
 
+const FIFO_DESCRIPTION =
+  'Ordered delivery: one at a time, in the order the events were created; a delivery waits until every earlier one is DELIVERED or FAILED (retries hold the line, a replay joins the back).';
+
 const MAX_GRACE_SECONDS = 7 * 24 * 3600;
 
 interface Stats {
@@ -46,6 +49,7 @@ const EndpointRef = builder.prismaNode('Endpoint', {
     disabledReason: t.exposeString('disabledReason', { nullable: true }),
     headers: t.expose('headers', { type: 'JSON', description: 'Custom headers sent with every delivery.' }),
     rateLimitPerSecond: t.exposeInt('rateLimitPerSecond', { nullable: true }),
+    fifo: t.exposeBoolean('fifo', { description: FIFO_DESCRIPTION }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     deletedAt: t.expose('deletedAt', { type: 'DateTime', nullable: true }),
@@ -83,6 +87,7 @@ const CreateEndpointInput = builder.inputType('CreateEndpointInput', {
     eventTypes: t.stringList({ required: false }),
     headers: t.field({ type: 'JSON', required: false }),
     rateLimitPerSecond: t.int({ required: false, description: 'Most deliveries per second to this endpoint (unset: no limit).' }),
+    fifo: t.boolean({ required: false, description: `${FIFO_DESCRIPTION} Default false.` }),
   }),
 });
 
@@ -94,6 +99,7 @@ const UpdateEndpointInput = builder.inputType('UpdateEndpointInput', {
     eventTypes: t.stringList({ required: false }),
     headers: t.field({ type: 'JSON', required: false }),
     rateLimitPerSecond: t.int({ required: false }),
+    fifo: t.boolean({ required: false }),
   }),
 });
 
@@ -161,6 +167,7 @@ builder.mutationFields((t) => ({
         eventTypes: check.eventTypeFilter(input.eventTypes, 'input.eventTypes'),
         headers: check.headers(input.headers, 'input.headers'),
         rateLimitPerSecond: check.intInRange(input.rateLimitPerSecond, 'input.rateLimitPerSecond', 1, 10_000),
+        fifo: check.flag(input.fifo, 'input.fifo', false),
       };
       const secret = generateSecret();
       const endpointId = newId('endpoint');
@@ -189,6 +196,7 @@ builder.mutationFields((t) => ({
         ...(input.rateLimitPerSecond !== undefined
           ? { rateLimitPerSecond: check.intInRange(input.rateLimitPerSecond, 'input.rateLimitPerSecond', 1, 10_000) }
           : {}),
+        ...(input.fifo !== undefined ? { fifo: check.flag(input.fifo, 'input.fifo') } : {}),
       };
       const endpoint = await ctx.services.db.endpoint.update({ ...query, where: { id }, data });
       ctx.services.endpointCache.changed(tenantId(ctx));

@@ -12,6 +12,7 @@ export const EndpointFields = graphql(`
     failingSince
     headers
     rateLimitPerSecond
+    fifo
     createdAt
     updatedAt
   }

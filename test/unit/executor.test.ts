@@ -15,7 +15,7 @@ function claimed(id: string, endpointId: string, extra: Partial<Claimed> = {}): 
   return {
     id, tenantId: 'ten_1', endpointId, eventId: `evt_${id}`, eventType: 'x', attemptCount: 0, trigger: 'event', payload: {},
     eventCreatedAt: new Date(), url: 'http://receiver.example/', headers: {}, rateLimitPerSecond: null, secrets: [],
-    traceparent: null, dueAt: new Date(), previousStatus: 'PENDING', ...extra,
+    traceparent: null, dueAt: new Date(), previousStatus: 'PENDING', fifo: false, ...extra,
   };
 }
 
