@@ -27,8 +27,14 @@ export class ClaimLoop {
   private wakeSleeper: (() => void) | null = null;
   /** The last claim was cut short by the global limit: claim again when slots free up. */
   private globalLimited = false;
-  /** Endpoints held back at their limit in the last claim. */
+  /**
+   * Endpoints the last claim filled (it took every slot they had free, or they had none): more
+   * may be due on them, so a slot freeing up there calls for a claim.
+   */
   private saturated = new Set<string>();
+  /** A claim is running: slots freed meanwhile are judged once it returns (see loop()). */
+  private claiming = false;
+  private readonly freedWhileClaiming = new Set<string>();
   private nextTakeoverAt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryTimerAt = Infinity;
@@ -67,6 +73,10 @@ export class ClaimLoop {
   slotFreed(endpointId: string, stillOnEndpoint: number): void {
     const { dispatchConcurrency, endpointConcurrency } = this.deps.config;
     const quarter = (n: number) => Math.max(1, Math.floor(n / 4));
+    if (this.claiming) {
+      this.freedWhileClaiming.add(endpointId);
+      return;
+    }
     if (this.globalLimited && dispatchConcurrency - this.deps.executor.size >= quarter(dispatchConcurrency)) {
       this.wake();
     } else if (this.saturated.has(endpointId) && endpointConcurrency - stillOnEndpoint >= quarter(endpointConcurrency)) {
@@ -119,14 +129,25 @@ export class ClaimLoop {
         }
         const want = Math.min(free, MAX_BATCH);
         const busy = this.capacities();
-        const claimed = await store.claimDue(db, owner, config.leaseMs, want, config.endpointConcurrency, busy);
+        this.claiming = true;
+        let claimed: store.Claimed[];
+        try {
+          claimed = await store.claimDue(db, owner, config.leaseMs, want, config.endpointConcurrency, busy);
+        } finally {
+          this.claiming = false;
+        }
         backoff = 0;
         for (const c of claimed) executor.begin(c);
         recorder.claimed(claimed);
-        // A full batch, or endpoints held back at their limit: more may be due as soon as slots free.
+        // A full batch: more may be due as soon as slots free.
         this.globalLimited = claimed.length === want;
-        this.saturated = new Set(busy.filter((b) => b.free <= 0).map((b) => b.endpointId));
-        if (claimed.length === want) continue;
+        // Endpoints this claim filled, not only those already full before it: an endpoint the claim
+        // just filled must wake the loop as its slots free too, or its backlog drains at one claim
+        // per poll (test/api/backlog.test.ts).
+        this.saturated = filled(busy, claimed, config.endpointConcurrency);
+        const missed = [...this.freedWhileClaiming].some((id) => this.saturated.has(id));
+        this.freedWhileClaiming.clear();
+        if (claimed.length === want || missed) continue;
         await this.sleep(config.pollIntervalMs);
       } catch (err) {
         backoff = Math.min(Math.max(100, backoff * 2), 10_000);
@@ -148,4 +169,14 @@ export class ClaimLoop {
     }
     return out;
   }
+}
+
+/** Endpoints left with no free slot by this claim: it took all they offered, or they offered none. */
+function filled(offered: store.EndpointCapacity[], claimed: store.Claimed[], perEndpoint: number): Set<string> {
+  const free = new Map(offered.map((b) => [b.endpointId, b.free]));
+  const taken = new Map<string, number>();
+  for (const c of claimed) taken.set(c.endpointId, (taken.get(c.endpointId) ?? 0) + 1);
+  const out = new Set(offered.filter((b) => b.free <= 0).map((b) => b.endpointId));
+  for (const [endpointId, n] of taken) if (n >= (free.get(endpointId) ?? perEndpoint)) out.add(endpointId);
+  return out;
 }
