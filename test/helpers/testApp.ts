@@ -1,5 +1,6 @@
 // Starts a real Hookyard (listening on port 0) on a fresh database, with two tenants' keys.
 import { buildApp, type App } from '../../src/app.js';
+import { graphqlClient, subscriptionUrl, type VariablesArgs } from '../../src/client/graphql.js';
 import { createApiKey } from '../../src/auth/apiKeys.js';
 import { loadConfig } from '../../src/config.js';
 import type { PrismaClient } from '../../src/db/client.js';
@@ -36,7 +37,7 @@ export interface TestApp {
   /** A key of another tenant, `intruder`. */
   otherKey: string;
   gql<R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key?: string | null): Promise<GqlResponse<R>>;
-  /** Like gql, but throws unless there are no errors. */
+  /** Like gql, but returns the data; throws a GraphQLClientError (with the first error's code) on errors. */
   ok<R, V>(doc: TypedDocumentString<R, V>, variables?: V, key?: string | null): Promise<R>;
   stop(): Promise<void>;
 }
@@ -77,15 +78,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const other = await createApiKey(app.database.prisma, 'intruder');
   const graphqlUrl = `${url}/graphql`;
 
-  const gql = async <R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key: string | null = BOOTSTRAP_KEY) => {
-    const res = await fetch(graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify({ query: doc.toString(), variables }),
-    });
-    const body = (await res.json()) as { data?: R; errors?: GqlError[] };
-    return { status: res.status, headers: res.headers, ...body };
-  };
+  const client = graphqlClient({ url: graphqlUrl, apiKey: BOOTSTRAP_KEY });
+  // Hookyard's errors always carry extensions.code and requestId, so the tests may read them as such.
+  const gql = async <R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key: string | null = BOOTSTRAP_KEY) =>
+    (await client.execute(doc, variables, { apiKey: key })) as GqlResponse<R>;
 
   return {
     app,
@@ -93,15 +89,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     prisma: app.database.prisma,
     url,
     graphqlUrl,
-    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
+    wsUrl: subscriptionUrl(graphqlUrl),
     key: BOOTSTRAP_KEY,
     otherKey: other.key,
     gql,
-    async ok(doc, variables, key) {
-      const res = await gql(doc, variables, key);
-      if (res.errors?.length || !res.data) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
-      return res.data;
-    },
+    ok: <R, V>(doc: TypedDocumentString<R, V>, variables?: V, key?: string | null) => client.request(doc, ...([variables, { apiKey: key }] as VariablesArgs<V>)),
     async stop() {
       await app.stop();
       if (ownDb) await db.drop();
