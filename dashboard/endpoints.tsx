@@ -3,7 +3,7 @@ import { signal } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { explain, gql } from './api.js';
 import { DashCreateEndpoint, DashDeleteEndpoint, DashDisable, DashEnable, DashEndpoints, DashRotateSecret, DashTestFire, DashUpdateEndpoint } from './operations.js';
-import { Badge, Banner, CopyButton, Modal, Time } from './ui.js';
+import { Badge, Banner, CopyButton, FormActions, Modal, Time } from './ui.js';
 
 export interface EndpointNode {
   id: string;
@@ -192,15 +192,9 @@ export function EndpointForm({ endpoint, onClose }: { endpoint?: EndpointNode; o
           Rate limit <span class="muted">(deliveries per second; empty for none)</span>
           <input name="rate" type="number" min={1} value={endpoint?.rateLimitPerSecond ?? ''} data-testid="f-rate" />
         </label>
-        <Banner kind="error" text={error} testId="form-error" />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy} data-testid="f-save">
-            {busy ? 'Saving…' : endpoint ? 'Save' : 'Create endpoint'}
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <FormActions error={error} errorTestId="form-error" busy={busy} submitTestId="f-save" onCancel={onClose}>
+          {busy ? 'Saving…' : endpoint ? 'Save' : 'Create endpoint'}
+        </FormActions>
       </form>
     </Modal>
   );
@@ -312,15 +306,9 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
               Reason
               <input name="reason" data-testid="disable-reason" placeholder="receiver under maintenance" />
             </label>
-            <Banner kind="error" text={error} />
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy} data-testid="confirm-disable">
-                Disable
-              </button>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-            </div>
+            <FormActions error={error} busy={busy} submitTestId="confirm-disable" onCancel={close}>
+              Disable
+            </FormActions>
           </form>
         </Modal>
       )}
@@ -368,15 +356,9 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
               Grace period in hours <span class="muted">(the previous secret keeps signing until then; at most 168)</span>
               <input name="grace" type="number" min={0} max={168} step="any" value={24} required data-testid="grace-hours" />
             </label>
-            <Banner kind="error" text={error} />
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy} data-testid="confirm-rotate">
-                Rotate
-              </button>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-            </div>
+            <FormActions error={error} busy={busy} submitTestId="confirm-rotate" onCancel={close}>
+              Rotate
+            </FormActions>
           </form>
         </Modal>
       )}
@@ -397,15 +379,9 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
               Event type
               <input name="eventType" required value={e.eventTypes.find((t) => !t.includes('*')) ?? 'test.ping'} data-testid="test-event-type" />
             </label>
-            <Banner kind="error" text={error} />
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy} data-testid="confirm-test">
-                Send
-              </button>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-            </div>
+            <FormActions error={error} busy={busy} submitTestId="confirm-test" onCancel={close}>
+              Send
+            </FormActions>
           </form>
         </Modal>
       )}

@@ -7,7 +7,9 @@ import type { PrismaClient } from '../../src/db/client.js';
 import type { Sender } from '../../src/dispatcher/send.js';
 import { createLogger } from '../../src/logger.js';
 import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
+import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from './db.js';
+import { type Receiver, startReceiver } from './receiver.js';
 
 export const BOOTSTRAP_KEY = 'hy_test_bootstrap_key_0123456789';
 
@@ -115,4 +117,33 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * One database and one webhook receiver for a test file whose tests start their own apps on that
+ * database (restarts, key rotation): made before the file's tests, closed and dropped after them.
+ */
+export function sharedDatabaseAndReceiver(): { readonly database: TestDatabase; readonly rx: Receiver } {
+  let database: TestDatabase | undefined;
+  let rx: Receiver | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    rx = await startReceiver();
+  });
+  afterAll(async () => {
+    await rx?.close();
+    await database?.drop();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the shared ${what} is made in beforeAll: use it inside a test or hook`);
+    return value;
+  };
+  return {
+    get database() {
+      return ready(database, 'database');
+    },
+    get rx() {
+      return ready(rx, 'receiver');
+    },
+  };
 }
