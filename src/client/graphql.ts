@@ -3,6 +3,12 @@
 // graphql-ws; both are typed by the operations codegen.ts generates (TypedDocumentString).
 // The dashboard bundles this file for the browser with esbuild, so it imports nothing that only
 // Node has (test/unit/graphqlClient.test.ts bundles it for the browser platform to hold that).
+//
+// In Node (CLI, tests, bench):
+//   const api = graphqlClient({ url: `${base}/graphql`, apiKey });
+//   const { sendEvent } = await api.request(SendEvent, { input });   // throws GraphQLClientError
+//   const ws = subscriptionClient({ url: subscriptionUrl(api.url), apiKey, webSocketImpl: WebSocket /* from 'ws' */ });
+//   const stop = subscribe(ws, OnDeliveryStatus, { endpointId }, { next, error, complete });
 import { createClient, type Client, type ClientOptions, type ExecutionResult, type Sink } from 'graphql-ws';
 import type { ErrorCode } from '../errors.js';
 import type { TypedDocumentString } from '../generated/gql/graphql.js';
