@@ -1,9 +1,9 @@
-// Typed operations for the CLI, the dashboard and the tests from the committed schema.graphql.
+// Typed operations for the CLI, the dashboard, the tests and the bench from the committed schema.graphql.
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 const config: CodegenConfig = {
   schema: 'schema.graphql',
-  documents: ['src/cli/**/*.ts', 'dashboard/**/*.ts', 'test/**/*.ts'],
+  documents: ['src/cli/**/*.ts', 'dashboard/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
   ignoreNoDocuments: true,
   emitLegacyCommonJSImports: false,
   generates: {

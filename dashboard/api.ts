@@ -1,11 +1,5 @@
 // GraphQL over HTTP for the dashboard, and the words an operator reads for each error code.
-import type { TypedDocumentString } from '../src/generated/gql/graphql.js';
-
-export class ApiError extends Error {
-  constructor(message: string, readonly code: string, readonly extensions: Record<string, unknown>) {
-    super(message);
-  }
-}
+import { GraphQLClientError, graphqlClient } from '../src/client/graphql.js';
 
 /** Called when the server no longer knows the session (expired, signed out elsewhere, key revoked). */
 export const session = { onLost: () => {} };
@@ -13,10 +7,10 @@ export const session = { onLost: () => {} };
 /** Trades the key for the HttpOnly session cookie: the key is not kept anywhere on the page. */
 export async function signIn(key: string): Promise<void> {
   const res = await fetch('/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key }) }).catch(() => {
-    throw new ApiError('the server did not answer', 'NETWORK', {});
+    throw new GraphQLClientError('the server did not answer', 'NETWORK');
   });
-  if (res.status === 401) throw new ApiError('that API key was not accepted', 'UNAUTHENTICATED', {});
-  if (!res.ok) throw new ApiError(`HTTP ${res.status}`, 'HTTP', {});
+  if (res.status === 401) throw new GraphQLClientError('that API key was not accepted', 'UNAUTHENTICATED', {}, [], 401);
+  if (!res.ok) throw new GraphQLClientError(`HTTP ${res.status}`, 'BAD_RESPONSE', {}, [], res.status);
 }
 
 export async function hasSession(): Promise<boolean> {
@@ -27,28 +21,18 @@ export async function signOut(): Promise<void> {
   await fetch('/session', { method: 'DELETE' }).catch(() => {});
 }
 
-export async function gql<R, V>(doc: TypedDocumentString<R, V>, variables?: V): Promise<R> {
-  let res: Response;
-  try {
-    res = await fetch('/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: doc.toString(), variables }),
-    });
-  } catch {
-    throw new ApiError('the server did not answer', 'NETWORK', {});
-  }
-  const body = (await res.json().catch(() => ({}))) as { data?: R; errors?: { message: string; extensions?: Record<string, unknown> }[] };
-  const err = body.errors?.[0];
-  if (err?.extensions?.code === 'UNAUTHENTICATED') session.onLost();
-  if (err) throw new ApiError(err.message, String(err.extensions?.code ?? 'ERROR'), err.extensions ?? {});
-  if (!res.ok || body.data === undefined) throw new ApiError(`HTTP ${res.status}`, 'HTTP', {});
-  return body.data as R;
-}
+/** The dashboard's client: same origin, the session cookie instead of a key. */
+const api = graphqlClient({
+  url: '/graphql',
+  onError: (err) => {
+    if (err.code === 'UNAUTHENTICATED') session.onLost();
+  },
+});
+export const gql = api.request;
 
 /** What an operator should read for each error code. */
 export function explain(err: unknown): string {
-  if (!(err instanceof ApiError)) return `Something went wrong: ${(err as Error)?.message ?? String(err)}`;
+  if (!(err instanceof GraphQLClientError)) return `Something went wrong: ${(err as Error)?.message ?? String(err)}`;
   const param = err.extensions.param ? ` (${String(err.extensions.param)})` : '';
   switch (err.code) {
     case 'REPLAY_RATE_LIMITED':

@@ -3,7 +3,7 @@ import { signal } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { explain, gql } from './api.js';
 import { DashCreateEndpoint, DashDeleteEndpoint, DashDisable, DashEnable, DashEndpoints, DashRotateSecret, DashTestFire, DashUpdateEndpoint } from './operations.js';
-import { Badge, Banner, CopyButton, Modal, Time } from './ui.js';
+import { Badge, Banner, CopyButton, FormActions, Modal, Time } from './ui.js';
 
 export interface EndpointNode {
   id: string;
@@ -198,15 +198,9 @@ export function EndpointForm({ endpoint, onClose }: { endpoint?: EndpointNode; o
           <input name="fifo" type="checkbox" checked={endpoint?.fifo ?? false} data-testid="f-fifo" /> Ordered delivery (FIFO){' '}
           <span class="muted">(one at a time, in event order; a failing delivery holds the line until it is FAILED)</span>
         </label>
-        <Banner kind="error" text={error} testId="form-error" />
-        <div class="actions">
-          <button type="submit" class="primary" disabled={busy} data-testid="f-save">
-            {busy ? 'Saving…' : endpoint ? 'Save' : 'Create endpoint'}
-          </button>
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <FormActions error={error} errorTestId="form-error" busy={busy} submitTestId="f-save" onCancel={onClose}>
+          {busy ? 'Saving…' : endpoint ? 'Save' : 'Create endpoint'}
+        </FormActions>
       </form>
     </Modal>
   );
@@ -322,15 +316,9 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
               Reason
               <input name="reason" data-testid="disable-reason" placeholder="receiver under maintenance" />
             </label>
-            <Banner kind="error" text={error} />
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy} data-testid="confirm-disable">
-                Disable
-              </button>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-            </div>
+            <FormActions error={error} busy={busy} submitTestId="confirm-disable" onCancel={close}>
+              Disable
+            </FormActions>
           </form>
         </Modal>
       )}
@@ -378,15 +366,9 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
               Grace period in hours <span class="muted">(the previous secret keeps signing until then; at most 168)</span>
               <input name="grace" type="number" min={0} max={168} step="any" defaultValue={24} required data-testid="grace-hours" />
             </label>
-            <Banner kind="error" text={error} />
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy} data-testid="confirm-rotate">
-                Rotate
-              </button>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-            </div>
+            <FormActions error={error} busy={busy} submitTestId="confirm-rotate" onCancel={close}>
+              Rotate
+            </FormActions>
           </form>
         </Modal>
       )}
@@ -407,15 +389,9 @@ export function EndpointCard({ endpoint: e }: { endpoint: EndpointNode }) {
               Event type
               <input name="eventType" required defaultValue={e.eventTypes.find((t) => !t.includes('*')) ?? 'test.ping'} data-testid="test-event-type" />
             </label>
-            <Banner kind="error" text={error} />
-            <div class="actions">
-              <button type="submit" class="primary" disabled={busy} data-testid="confirm-test">
-                Send
-              </button>
-              <button type="button" onClick={close}>
-                Cancel
-              </button>
-            </div>
+            <FormActions error={error} busy={busy} submitTestId="confirm-test" onCancel={close}>
+              Send
+            </FormActions>
           </form>
         </Modal>
       )}

@@ -1,7 +1,9 @@
 // Live updates over graphql-ws. The socket retries for ever with a capped, jittered backoff, and
 // every reconnect bumps `resync` so views re-fetch what they missed while it was down.
 import { signal } from '@preact/signals';
-import { createClient, type Client } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
+import { subscribe, subscriptionClient, subscriptionUrl } from '../src/client/graphql.js';
+import type { DashDeliveriesQuery, DashLiveSubscription } from '../src/generated/gql/graphql.js';
 import { DashLive } from './operations.js';
 
 export type LiveState = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -11,25 +13,9 @@ export const resync = signal(0);
 /** The last subscription error, cleared when the socket is live again. */
 export const liveError = signal<string | null>(null);
 
-export interface LiveRow {
-  id: string;
-  status: string;
-  eventType: string;
-  attemptCount: number;
-  lastResponseStatus?: number | null;
-  lastError?: string | null;
-  createdAt: string;
-  trigger: string;
-  endpoint: { id: string };
-  /** The newest replay of the same event to the same endpoint, once there is one (list query only). */
-  supersededBy?: { id: string } | null;
-}
-export interface LiveChange {
-  status: string;
-  previousStatus: string | null;
-  endpointId: string;
-  delivery: LiveRow;
-}
+/** A row of the deliveries list; a live change's delivery has the same fields but supersededBy (the list query's). */
+export type LiveRow = Omit<DashDeliveriesQuery['deliveries']['edges'][number]['node'], 'supersededBy'> & { supersededBy?: { id: string } | null };
+export type LiveChange = DashLiveSubscription['deliveryStatusChanged'];
 
 const MAX_WAIT_MS = 10_000;
 /** 0.5 s, 1 s, 2 s … capped at 10 s, with jitter so restarted servers are not stampeded. */
@@ -42,9 +28,9 @@ export function connect(): Client {
   client?.dispose();
   let connectedOnce = false;
   liveState.value = 'connecting';
-  client = createClient({
-    url: `${location.origin.replace(/^http/, 'ws')}/graphql`,
-    // No connectionParams: the upgrade request carries the session cookie.
+  client = subscriptionClient({
+    url: subscriptionUrl(`${location.origin}/graphql`),
+    // No API key: the upgrade request carries the session cookie.
     lazy: false,
     keepAlive: 10_000,
     retryAttempts: Infinity,
@@ -77,18 +63,15 @@ export function disconnect(): void {
 /** Every change of `endpointId`'s deliveries (all the tenant's when null); returns the unsubscribe. */
 export function watch(endpointId: string | null, onChange: (c: LiveChange) => void): () => void {
   if (!client) return () => {};
-  return client.subscribe<{ deliveryStatusChanged: LiveChange }>(
-    { query: DashLive, variables: { endpointId } },
-    {
-      next: ({ data, errors }) => {
-        if (errors?.length) liveError.value = `Live updates failed: ${errors.map((e) => e.message).join('; ')}`;
-        if (data) onChange(data.deliveryStatusChanged);
-      },
-      error: (err) => {
-        if (err && typeof err === 'object' && (err as CloseEvent).code === 4403) liveError.value = REFUSED;
-        else liveError.value = `Live updates stopped: ${err instanceof Error ? err.message : Array.isArray(err) ? err.map((e) => (e as Error).message).join('; ') : 'the connection was refused'}`;
-      },
-      complete: () => {},
+  return subscribe(client, DashLive, { endpointId }, {
+    next: ({ data, errors }) => {
+      if (errors?.length) liveError.value = `Live updates failed: ${errors.map((e) => e.message).join('; ')}`;
+      if (data) onChange(data.deliveryStatusChanged);
     },
-  );
+    error: (err) => {
+      if (err && typeof err === 'object' && (err as CloseEvent).code === 4403) liveError.value = REFUSED;
+      else liveError.value = `Live updates stopped: ${err instanceof Error ? err.message : Array.isArray(err) ? err.map((e) => (e as Error).message).join('; ') : 'the connection was refused'}`;
+    },
+    complete: () => {},
+  });
 }

@@ -80,15 +80,14 @@ export const DashBulkReplay = graphql(`
   }
 `);
 
-// A plain string: graphql-ws takes the query text, and the push is typed by hand in live.ts.
-export const DashLive = `
+export const DashLive = graphql(`
   subscription DashLive($endpointId: ID) {
     deliveryStatusChanged(endpointId: $endpointId) {
       status previousStatus endpointId
       delivery { id status eventType attemptCount lastResponseStatus lastError createdAt trigger endpoint { id } }
     }
   }
-`;
+`);
 
 export const DashStats = graphql(`
   query DashStats($endpointId: ID, $since: DateTime!, $bucketSeconds: Int!) {

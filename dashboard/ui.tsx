@@ -89,3 +89,20 @@ export function Banner({ kind, text, testId = 'banner' }: { kind: 'error' | 'inf
     </div>
   );
 }
+
+/** The end of a dialog's form: its error, the submit button and Cancel. */
+export function FormActions(props: { error: string | null; errorTestId?: string; busy: boolean; submitTestId: string; onCancel: () => void; children: ComponentChildren }) {
+  return (
+    <>
+      <Banner kind="error" text={props.error} testId={props.errorTestId} />
+      <div class="actions">
+        <button type="submit" class="primary" disabled={props.busy} data-testid={props.submitTestId}>
+          {props.children}
+        </button>
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </>
+  );
+}

@@ -1,5 +1,6 @@
 // The `hookyard` client commands: they talk to a running server over its GraphQL API. The command
 // tree and flag parsing are in program.ts (commander); each function here is one command's body.
+import { GraphQLClientError, graphqlClient, type VariablesArgs } from '../client/graphql.js';
 import type { ClientConfig } from '../config.js';
 import type { CliListApiKeysQuery, CliListDeliveriesQuery, CliListEndpointsQuery, TypedDocumentString } from '../generated/gql/graphql.js';
 import { CliBulkReplay, CliCreateApiKey, CliListApiKeys, CliRevokeApiKey, CliCreateEndpoint, CliListDeliveries, CliListEndpoints, CliReplay, CliSendEvent, CliTestFire } from './operations.js';
@@ -56,7 +57,7 @@ export interface ClientFlags {
   json?: boolean;
 }
 
-type Gql = <R, V>(doc: TypedDocumentString<R, V>, variables: V) => Promise<R>;
+type Gql = <R, V>(doc: TypedDocumentString<R, V>, ...variables: VariablesArgs<V>) => Promise<R>;
 
 export interface ClientContext {
   gql: Gql;
@@ -66,38 +67,40 @@ export interface ClientContext {
 }
 
 function client(config: ClientConfig): Gql {
-  return async (doc, variables) => {
+  const api = graphqlClient({ url: `${config.url}/graphql`, apiKey: config.apiKey });
+  return async (doc, ...variables) => {
     if (!config.apiKey) throw new CliError('an API key is needed: --api-key or HOOKYARD_API_KEY', EXIT.usage, 'API_KEY_MISSING');
-    let res: Response;
     try {
-      res = await fetch(`${config.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${config.apiKey}` },
-        body: JSON.stringify({ query: doc.toString(), variables }),
-      });
+      return await api.request(doc, ...variables);
     } catch (err) {
-      const reason = (err as Error).cause ? String((err as { cause: Error }).cause.message) : (err as Error).message;
-      throw new CliError(`cannot reach ${config.url}: ${reason} (is the server running? set --server or HOOKYARD_URL)`, EXIT.unavailable, 'SERVER_UNREACHABLE');
+      if (!(err instanceof GraphQLClientError)) throw err;
+      throw cliErrorOf(err, config.url);
     }
-    const body = (await res.json().catch(() => null)) as { data?: unknown; errors?: { message: string; extensions?: Record<string, unknown> }[] } | null;
-    if (!body) throw new CliError(`unexpected answer from ${config.url} (HTTP ${res.status})`, EXIT.server, 'BAD_SERVER_RESPONSE');
-    const first = body.errors?.[0];
-    if (first) {
-      const code = String(first.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
-      // The CLI always sends a key, so the server's "a key is required" means this one was refused.
-      if (code === 'UNAUTHENTICATED') {
-        throw new CliError(
-          `that API key was not accepted by ${config.url} (UNAUTHENTICATED): check --api-key or HOOKYARD_API_KEY; it may be revoked or belong to another server`,
-          EXIT.unauthenticated,
-          code,
-          first.extensions ?? {},
-        );
-      }
-      const param = first.extensions?.param ? ` (${String(first.extensions.param)})` : '';
-      throw new CliError(`${code}: ${first.message}${param}`, CODE_EXIT[code] ?? EXIT.server, code, first.extensions ?? {});
-    }
-    return body.data as never;
   };
+}
+
+/** The CLI's words and exit code for a failed request. */
+function cliErrorOf(err: GraphQLClientError, url: string): CliError {
+  switch (err.code) {
+    case 'NETWORK': {
+      const cause = (err.cause as { cause?: Error } | undefined)?.cause ?? (err.cause as Error | undefined);
+      return new CliError(`cannot reach ${url}: ${cause?.message ?? err.message} (is the server running? set --server or HOOKYARD_URL)`, EXIT.unavailable, 'SERVER_UNREACHABLE');
+    }
+    case 'BAD_RESPONSE':
+      return new CliError(`unexpected answer from ${url} (HTTP ${err.status})`, EXIT.server, 'BAD_SERVER_RESPONSE');
+    // The CLI always sends a key, so the server's "a key is required" means this one was refused.
+    case 'UNAUTHENTICATED':
+      return new CliError(
+        `that API key was not accepted by ${url} (UNAUTHENTICATED): check --api-key or HOOKYARD_API_KEY; it may be revoked or belong to another server`,
+        EXIT.unauthenticated,
+        err.code,
+        err.extensions,
+      );
+    default: {
+      const param = err.extensions.param ? ` (${String(err.extensions.param)})` : '';
+      return new CliError(`${err.code}: ${err.message}${param}`, CODE_EXIT[err.code] ?? EXIT.server, err.code, err.extensions);
+    }
+  }
 }
 
 /** Prints a CliError the way the command was asked to print (JSON always carries a code). */

@@ -3,9 +3,9 @@ import type { Event } from '../generated/prisma/client.js';
 import { firstDelay } from '../dispatcher/schedule.js';
 import { HookyardError, invalid } from '../errors.js';
 import { newId } from '../ids.js';
-import { publishStatusChanges } from '../pubsub.js';
 import type { Services } from '../services.js';
 import { currentTraceparent } from '../tracing.js';
+import { announcePending } from './deliveries.js';
 import { eventType as checkEventType, filterMatches } from './validate.js';
 
 export interface NewEvent {
@@ -280,23 +280,6 @@ async function storeEvents(
 
   const stored = results.filter((r) => !r.duplicate);
   if (stored.length > 0) services.metrics.eventsIngested(stored.length);
-  if (created.length > 0) {
-    services.metrics.deliveriesQueued(options.test ? 'test' : 'event', created.length);
-    const occurredAt = new Date().toISOString();
-    publishStatusChanges(
-      services.pubsub,
-      tenantId,
-      created.map((d) => ({
-        deliveryId: d.id,
-        endpointId: d.endpointId,
-        eventId: d.eventId,
-        previousStatus: null,
-        status: 'PENDING',
-        attemptId: null,
-        occurredAt,
-      })),
-    );
-    for (const inMs of new Set(dl.delays)) services.notifyWork(inMs);
-  }
+  announcePending(services, tenantId, options.test ? 'test' : 'event', created, dl.delays);
   return results;
 }

@@ -5,10 +5,9 @@ import { HookyardError, notFound } from '../errors.js';
 import { Prisma } from '../generated/prisma/client.js';
 import type { DeliveryStatus } from '../generated/prisma/enums.js';
 import { newId } from '../ids.js';
-import { publishStatusChanges } from '../pubsub.js';
 import type { Services } from '../services.js';
 import { firstDelay } from '../dispatcher/schedule.js';
-import { insertDeliveries, type NewDelivery } from './deliveries.js';
+import { announcePending, insertDeliveries, type NewDelivery } from './deliveries.js';
 import { sendEvent } from './events.js';
 
 /** An endpoint of the tenant that can receive deliveries, or NOT_FOUND / ENDPOINT_DISABLED. */
@@ -40,18 +39,6 @@ async function limit(services: Services, kind: 'replay' | 'testfire', endpointId
   }
 }
 
-function announce(services: Services, tenantId: string, rows: { id: string; endpointId: string; eventId: string; firstAttemptInMs: number }[]): void {
-  if (rows.length === 0) return;
-  services.metrics.deliveriesQueued('replay', rows.length);
-  const occurredAt = new Date().toISOString();
-  publishStatusChanges(
-    services.pubsub,
-    tenantId,
-    rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpointId, eventId: r.eventId, previousStatus: null, status: 'PENDING', attemptId: null, occurredAt })),
-  );
-  for (const inMs of new Set(rows.map((r) => r.firstAttemptInMs))) services.notifyWork(inMs);
-}
-
 /** A fresh delivery of the same event to the same endpoint; the original stays as it was. */
 export async function replayDelivery(services: Services, tenantId: string, deliveryId: string): Promise<string> {
   const original = await services.db.delivery.findFirst({
@@ -80,7 +67,7 @@ export async function replayDelivery(services: Services, tenantId: string, deliv
       UPDATE "Delivery" SET "supersededById" = ${replay.id}
       WHERE "eventId" = ${replay.eventId} AND "endpointId" = ${replay.endpointId} AND id <> ${replay.id}`;
   });
-  announce(services, tenantId, [replay]);
+  announcePending(services, tenantId, 'replay', [replay], [replay.firstAttemptInMs]);
   services.logger.info({ deliveryId: replay.id, eventId: replay.eventId, replayOf: original.id }, 'delivery replayed');
   return replay.id;
 }
@@ -184,7 +171,7 @@ export async function bulkReplay(services: Services, tenantId: string, input: Bu
   const capped = rows.length > cap;
   const last = batch.at(-1);
   const created = input.dryRun ? [] : batch.map((r, i) => ({ id: r.replayId!, endpointId: r.endpointId, eventId: r.eventId, firstAttemptInMs: delays[i]! }));
-  announce(services, tenantId, created);
+  announcePending(services, tenantId, 'replay', created, created.map((r) => r.firstAttemptInMs));
   if (!input.dryRun) {
     services.logger.info({ endpointId: input.endpointId, enqueued: batch.length, capped }, 'bulk replay enqueued');
   }

@@ -3,7 +3,7 @@
 // `{ detail: "<message>" }`), and the key in `X-API-Key` or `Authorization: Bearer`.
 import { replayDelivery } from '../domain/replay.js';
 import { parseId } from '../graphql/ids.js';
-import { iso, type Route, type Shape, statusOut } from './http.js';
+import { deliveryHead, iso, type Route, type Shape, statusOut } from './http.js';
 
 const routes: Route[] = [
   {
@@ -17,10 +17,7 @@ const routes: Route[] = [
       return {
         status: 200,
         body: {
-          id: d.id,
-          endpoint_id: d.endpointId,
-          event_id: d.eventId,
-          event_type: d.eventType,
+          ...deliveryHead(d),
           status: statusOut(d.status),
           // The number of the attempt that comes next (or, once final, the last one made).
           scheduled_attempt: final ? d.attemptCount : d.attemptCount + 1,

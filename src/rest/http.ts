@@ -142,6 +142,14 @@ export function optionalStatus(value: unknown, param = 'status'): DeliveryStatus
 
 export const statusOut = (status: DeliveryStatus) => status.toLowerCase() as Lowercase<DeliveryStatus>;
 
+/** The fields both seeds' delivery shapes open with (they differ after these). */
+export const deliveryHead = (d: { id: string; endpointId: string; eventId: string; eventType: string }) => ({
+  id: d.id,
+  endpoint_id: d.endpointId,
+  event_id: d.eventId,
+  event_type: d.eventType,
+});
+
 export const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export interface Route {

@@ -8,7 +8,7 @@ import { deliveryWhere, NEWEST_FIRST } from '../graphql/delivery.js';
 import { parseId } from '../graphql/ids.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import {
-  bearer, iso, onlyFields, optionalDate, optionalStatus, optionalString, readJsonBody, requiredString, type Route, type Shape, statusOut,
+  bearer, deliveryHead, iso, onlyFields, optionalDate, optionalStatus, optionalString, readJsonBody, requiredString, type Route, type Shape, statusOut,
 } from './http.js';
 
 const DELIVERY_SELECT = {
@@ -114,10 +114,7 @@ const routes: Route[] = [
       return {
         status: 200,
         body: {
-          id: d.id,
-          endpoint_id: d.endpointId,
-          event_id: d.eventId,
-          event_type: d.eventType,
+          ...deliveryHead(d),
           url: d.endpoint.url,
           status: statusOut(d.status),
           attempt_count: d.attemptCount,

@@ -98,7 +98,7 @@ describe('bulkReplayDeliveries', () => {
     await seed(ep, Array.from({ length: 5 }, () => ({ status: 'FAILED' as const, createdAt: new Date() })));
     const client = wsClient(t.wsUrl, t.key);
     const listening = watchSubscriptions(t.app.services).expect(1);
-    const live = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: ep });
+    const live = collect(client, OnDeliveryStatus, { endpointId: ep });
     await listening();
     await t.ok(BulkReplay, { input: { endpointId: ep } });
     const items = await live.until((list) => list.length >= 5);

@@ -221,9 +221,9 @@ describe('deliveryStatusChanged', () => {
     const mine = wsClient(t.wsUrl, t.key);
     const theirs = wsClient(t.wsUrl, t.otherKey);
     const listening = watchSubscriptions(t.app.services).expect(3);
-    const sub = collect<StatusChange>(mine, OnDeliveryStatus, {});
-    const onlyA = collect<StatusChange>(mine, OnDeliveryStatus, { endpointId: a.endpoint.id, statuses: ['DELIVERED'] });
-    const spy = collect<StatusChange>(theirs, OnDeliveryStatus, {});
+    const sub = collect(mine, OnDeliveryStatus, {});
+    const onlyA = collect(mine, OnDeliveryStatus, { endpointId: a.endpoint.id, statuses: ['DELIVERED'] });
+    const spy = collect(theirs, OnDeliveryStatus, {});
     await listening();
     const sent = await t.ok(SendEvent, { input: { eventType: 'live.one', payload: { n: 1 } } });
     const ids = (await t.prisma.delivery.findMany({ where: { eventId: sent.sendEvent.event.id, endpointId: { in: [a.endpoint.id, b.endpoint.id] } } })).map((d) => d.id);
@@ -252,8 +252,8 @@ describe('deliveryStatusChanged', () => {
     const second = wsClient(t.wsUrl, t.key);
     const vars = { endpointId: endpoint.id };
     const listening = watchSubscriptions(t.app.services).expect(2);
-    const a = collect<StatusChange>(first, OnDeliveryStatus, vars);
-    const b = collect<StatusChange>(second, OnDeliveryStatus, vars);
+    const a = collect(first, OnDeliveryStatus, vars);
+    const b = collect(second, OnDeliveryStatus, vars);
     await listening();
     const one = await sendTo(endpoint.id);
     const done = (items: StatusChange[], id: string) =>
@@ -278,7 +278,7 @@ describe('deliveryStatusChanged', () => {
     await eventually(async () => (await t.prisma.statusOutbox.count()) === 0, 5_000, 'outbox drained');
     const client = wsClient(t.wsUrl, t.key);
     const listening = watchSubscriptions(t.app.services).expect(1);
-    const sub = collect<StatusChange>(client, OnDeliveryStatus, { deliveryId });
+    const sub = collect(client, OnDeliveryStatus, { deliveryId });
     await listening();
     const tenantId = (await t.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
     // As left by an instance killed between its commit and its publish.
@@ -300,7 +300,7 @@ describe('deliveryStatusChanged', () => {
     const { endpoint } = await endpointTo(`${rx.url}/iso`);
     const theirs = wsClient(t.wsUrl, t.otherKey);
     const listening = watchSubscriptions(t.app.services).expect(1);
-    const spy = collect<StatusChange>(theirs, OnDeliveryStatus, { endpointId: endpoint.id });
+    const spy = collect(theirs, OnDeliveryStatus, { endpointId: endpoint.id });
     await listening();
     const { deliveryId } = await sendTo(endpoint.id);
     await settled(deliveryId);

@@ -55,14 +55,7 @@ interface Answer {
   errors?: { extensions?: { code?: string } }[];
 }
 
-async function send(query: string, variables: unknown): Promise<Answer> {
-  const res = await fetch(t.graphqlUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${t.key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return { status: res.status, ...((await res.json()) as Omit<Answer, 'status'>) };
-}
+const send = (query: string, variables: unknown): Promise<Answer> => t.gql(query, variables);
 
 async function rows() {
   const [endpoints, events, deliveries, target] = await Promise.all([

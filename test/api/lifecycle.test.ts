@@ -1,22 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS_DIR } from '../../src/db/migrate.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { CreateEndpoint, GetEndpoint, SendEvent, UpdateEndpoint } from '../helpers/operations.js';
-import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { BOOTSTRAP_KEY, eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { BOOTSTRAP_KEY, eventually, sharedDatabaseAndReceiver, startTestApp, type TestApp } from '../helpers/testApp.js';
 
-let database: TestDatabase;
-let rx: Receiver;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  rx = await startReceiver();
-});
-afterAll(async () => {
-  await rx?.close();
-  await database?.drop();
-});
+const shared = sharedDatabaseAndReceiver();
 
 describe('lifecycle', () => {
   // Each test starts (and restarts) its own app; what they share, the database, only holds
@@ -24,7 +13,7 @@ describe('lifecycle', () => {
   let t: TestApp;
   let running: TestApp | undefined;
   const start = async (env: Record<string, string> = {}) => {
-    running = t = await startTestApp({ db: database, env });
+    running = t = await startTestApp({ db: shared.database, env });
     return t;
   };
   const stop = async () => {
@@ -33,7 +22,7 @@ describe('lifecycle', () => {
     await app?.stop();
   };
   beforeEach(() => {
-    rx.respond(() => ({ status: 200 }));
+    shared.rx.respond(() => ({ status: 200 }));
   });
   afterEach(stop);
 
@@ -55,7 +44,7 @@ describe('lifecycle', () => {
 
   it('serves the same schema through yoga.fetch without a socket', async () => {
     await start({ HOOKYARD_ROLE: 'api' });
-    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/in-process`, eventTypes: ['in.process'] } });
+    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/in-process`, eventTypes: ['in.process'] } });
     const res = await t.app.yoga.fetch(
       'http://in-process/graphql',
       { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BOOTSTRAP_KEY}` }, body: JSON.stringify({ query: '{ endpoints(first: 1) { edges { node { id } } } }' }) },
@@ -66,7 +55,7 @@ describe('lifecycle', () => {
 
   it('keeps its data across a restart', async () => {
     await start({ HOOKYARD_ROLE: 'api' });
-    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${rx.url}/persist`, description: 'survives', eventTypes: ['persist'] } });
+    const { createEndpoint } = await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/persist`, description: 'survives', eventTypes: ['persist'] } });
     await stop();
     await start({ HOOKYARD_ROLE: 'api' });
     const again = await t.ok(GetEndpoint, { id: createEndpoint.endpoint.id });
@@ -76,11 +65,11 @@ describe('lifecycle', () => {
 
   it('on shutdown lets quick sends finish and hands slow ones back untouched', async () => {
     await start({ HOOKYARD_SHUTDOWN_GRACE_MS: '500', HOOKYARD_DELIVERY_TIMEOUT_MS: '5000', HOOKYARD_LEASE_MS: '10000' });
-    rx.respond((req) => (req.path === '/slow' ? { status: 200, delayMs: 3000 } : { status: 200, delayMs: 100 }));
-    const slow = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/slow`, eventTypes: ['shutdown'] } })).createEndpoint.endpoint.id;
-    const quick = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/quick`, eventTypes: ['shutdown'] } })).createEndpoint.endpoint.id;
+    shared.rx.respond((req) => (req.path === '/slow' ? { status: 200, delayMs: 3000 } : { status: 200, delayMs: 100 }));
+    const slow = (await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/slow`, eventTypes: ['shutdown'] } })).createEndpoint.endpoint.id;
+    const quick = (await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/quick`, eventTypes: ['shutdown'] } })).createEndpoint.endpoint.id;
     const sent = await t.ok(SendEvent, { input: { eventType: 'shutdown', payload: {} } });
-    await eventually(async () => rx.received.filter((r) => r.path === '/slow' || r.path === '/quick').length === 2);
+    await eventually(async () => shared.rx.received.filter((r) => r.path === '/slow' || r.path === '/quick').length === 2);
     const started = Date.now();
     await stop();
     expect(Date.now() - started).toBeLessThan(3000);
@@ -98,7 +87,7 @@ describe('lifecycle', () => {
     await start({ HOOKYARD_ENDPOINT_CONCURRENCY: '3', HOOKYARD_DISPATCH_CONCURRENCY: '50' });
     let inFlight = 0;
     let maxInFlight = 0;
-    rx.respond(async (req) => {
+    shared.rx.respond(async (req) => {
       if (req.path !== '/capped') return { status: 200 };
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
@@ -106,8 +95,8 @@ describe('lifecycle', () => {
       inFlight--;
       return { status: 200 };
     });
-    const capped = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/capped`, eventTypes: ['cap'] } })).createEndpoint.endpoint.id;
-    const limited = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/limited`, eventTypes: ['limit'], rateLimitPerSecond: 5 } })).createEndpoint.endpoint.id;
+    const capped = (await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/capped`, eventTypes: ['cap'] } })).createEndpoint.endpoint.id;
+    const limited = (await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/limited`, eventTypes: ['limit'], rateLimitPerSecond: 5 } })).createEndpoint.endpoint.id;
     for (let i = 0; i < 20; i++) await t.ok(SendEvent, { input: { eventType: 'cap', payload: { i } } });
     const began = Date.now();
     for (let i = 0; i < 15; i++) await t.ok(SendEvent, { input: { eventType: 'limit', payload: { i } } });
@@ -115,7 +104,7 @@ describe('lifecycle', () => {
     await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: limited, status: 'DELIVERED' } })) === 15, 20_000);
     expect(maxInFlight).toBeLessThanOrEqual(3);
     expect(maxInFlight).toBeGreaterThan(1);
-    const times = rx.received.filter((r) => r.path === '/limited').map((r) => r.at - began);
+    const times = shared.rx.received.filter((r) => r.path === '/limited').map((r) => r.at - began);
     // 5 at once (a second's burst), then 5 a second: the 15th cannot arrive before ~2 s.
     expect(Math.max(...times)).toBeGreaterThanOrEqual(1800);
     await stop();
@@ -125,7 +114,7 @@ describe('lifecycle', () => {
     await start({ HOOKYARD_DISPATCH_CONCURRENCY: '2', HOOKYARD_ENDPOINT_CONCURRENCY: '10' });
     let inFlight = 0;
     let maxInFlight = 0;
-    rx.respond(async (req) => {
+    shared.rx.respond(async (req) => {
       if (!req.path.startsWith('/global')) return { status: 200 };
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
@@ -134,7 +123,7 @@ describe('lifecycle', () => {
       return { status: 200 };
     });
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await t.ok(CreateEndpoint, { input: { url: `${rx.url}/global${i}`, eventTypes: ['global'] } })).createEndpoint.endpoint.id);
+    for (let i = 0; i < 3; i++) ids.push((await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/global${i}`, eventTypes: ['global'] } })).createEndpoint.endpoint.id);
     for (let i = 0; i < 8; i++) await t.ok(SendEvent, { input: { eventType: 'global', payload: { i } } });
     await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: { in: ids }, status: 'DELIVERED' } })) === 24, 20_000);
     expect(maxInFlight).toBe(2);
@@ -143,14 +132,14 @@ describe('lifecycle', () => {
 
   it('updates the target URL of waiting deliveries (they read the endpoint at send time)', async () => {
     await start({ HOOKYARD_ROLE: 'api' });
-    const id = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/old`, eventTypes: ['move'] } })).createEndpoint.endpoint.id;
+    const id = (await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/old`, eventTypes: ['move'] } })).createEndpoint.endpoint.id;
     await t.ok(SendEvent, { input: { eventType: 'move', payload: {} } });
-    await t.ok(UpdateEndpoint, { id, input: { url: `${rx.url}/new` } });
+    await t.ok(UpdateEndpoint, { id, input: { url: `${shared.rx.url}/new` } });
     await stop();
     await start();
     await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: id, status: 'DELIVERED' } })) === 1);
-    expect(rx.received.some((r) => r.path === '/new')).toBe(true);
-    expect(rx.received.some((r) => r.path === '/old')).toBe(false);
+    expect(shared.rx.received.some((r) => r.path === '/new')).toBe(true);
+    expect(shared.rx.received.some((r) => r.path === '/old')).toBe(false);
     await stop();
   });
 });

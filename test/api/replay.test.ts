@@ -44,7 +44,7 @@ describe('replayDelivery', () => {
     const before = await t.prisma.delivery.findUniqueOrThrow({ where: { id: deliveryId }, include: { attempts: true } });
     const client = wsClient(t.wsUrl, t.key);
     const listening = watchSubscriptions(t.app.services).expect(1);
-    const live = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: endpoint.id });
+    const live = collect(client, OnDeliveryStatus, { endpointId: endpoint.id });
     await listening();
 
     const replay = (await t.ok(ReplayDelivery, { id: deliveryId })).replayDelivery;

@@ -3,27 +3,17 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSecretBox } from '../../src/security/secretKeys.js';
 import { createLogger } from '../../src/logger.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase } from '../helpers/db.js';
 import { CreateEndpoint, GetDelivery, RotateSecret, SendEvent } from '../helpers/operations.js';
-import { type Receiver, startReceiver } from '../helpers/receiver.js';
-import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { eventually, sharedDatabaseAndReceiver, startTestApp, type TestApp } from '../helpers/testApp.js';
 
 const KEY_A = Buffer.alloc(32, 1).toString('base64');
 const KEY_B = Buffer.alloc(32, 2).toString('base64');
 
-let database: TestDatabase;
-let rx: Receiver;
-beforeAll(async () => {
-  database = await createTestDatabase();
-  rx = await startReceiver();
-});
-afterAll(async () => {
-  await rx?.close();
-  await database?.drop();
-});
+const shared = sharedDatabaseAndReceiver();
 
 async function storedSecrets(t: TestApp, endpointId: string): Promise<string[]> {
   return (await t.prisma.endpointSecret.findMany({ where: { endpointId }, orderBy: { createdAt: 'asc' } })).map((s) => s.secret);
@@ -34,7 +24,7 @@ async function verifiedDelivery(t: TestApp, endpointId: string, path: string, se
   const sent = await t.ok(SendEvent, { input: { eventType: 'secret.check', payload: { path } } });
   const delivery = await t.prisma.delivery.findFirstOrThrow({ where: { eventId: sent.sendEvent.event.id, endpointId } });
   await eventually(async () => (await t.ok(GetDelivery, { id: delivery.id })).delivery?.status === 'DELIVERED', 10_000, 'delivery');
-  const req = rx.received.filter((r) => r.path === path).at(-1)!;
+  const req = shared.rx.received.filter((r) => r.path === path).at(-1)!;
   const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) };
   expect(() => new Webhook(secret).verify(req.body, headers)).not.toThrow();
 }
@@ -42,11 +32,11 @@ async function verifiedDelivery(t: TestApp, endpointId: string, path: string, se
 describe('signing secrets at rest', () => {
   it('stores no secret in clear, re-seals old rows under a rotated key, and keeps signatures valid', async () => {
     // 1. Key A: create and rotate; nothing readable in the table.
-    let t = await startTestApp({ db: database, env: { HOOKYARD_ENCRYPTION_KEY: KEY_A } });
+    let t = await startTestApp({ db: shared.database, env: { HOOKYARD_ENCRYPTION_KEY: KEY_A } });
     let endpointId: string;
     let secret: string;
     try {
-      const created = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}/sealed` } })).createEndpoint;
+      const created = (await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/sealed` } })).createEndpoint;
       endpointId = created.endpoint.id;
       const rotated = (await t.ok(RotateSecret, { id: endpointId, graceSeconds: 3600 })).rotateEndpointSecret;
       secret = rotated.secret;
@@ -65,7 +55,7 @@ describe('signing secrets at rest', () => {
     }
 
     // 2. Key B first, A still accepted: every row is re-sealed under B at start, the clear one too.
-    t = await startTestApp({ db: database, env: { HOOKYARD_ENCRYPTION_KEY: `${KEY_B},${KEY_A}` } });
+    t = await startTestApp({ db: shared.database, env: { HOOKYARD_ENCRYPTION_KEY: `${KEY_B},${KEY_A}` } });
     try {
       const rows = await storedSecrets(t, endpointId);
       expect(rows).toHaveLength(3);
@@ -79,7 +69,7 @@ describe('signing secrets at rest', () => {
     }
 
     // 3. Key A retired: B alone opens everything.
-    t = await startTestApp({ db: database, env: { HOOKYARD_ENCRYPTION_KEY: KEY_B } });
+    t = await startTestApp({ db: shared.database, env: { HOOKYARD_ENCRYPTION_KEY: KEY_B } });
     try {
       await verifiedDelivery(t, endpointId, '/sealed', secret);
     } finally {

@@ -2,6 +2,8 @@
 // GraphQL over HTTP and the WebSocket accept, and that sign-out, expiry and key revocation end.
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
+import { graphqlClient } from '../../src/client/graphql.js';
+import type { ListEndpointsQuery } from '../../src/generated/gql/graphql.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEndpoint, ListEndpoints } from '../helpers/operations.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
@@ -16,14 +18,7 @@ afterAll(() => t?.stop());
 const signIn = (key: unknown, headers: Record<string, string> = {}) =>
   fetch(`${t.url}/session`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ key }) });
 const cookieOf = (res: Response) => res.headers.get('set-cookie')!.split(';')[0]!;
-const withCookie = async (cookie: string) => {
-  const res = await fetch(t.graphqlUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', cookie },
-    body: JSON.stringify({ query: ListEndpoints.toString(), variables: {} }),
-  });
-  return (await res.json()) as { data?: unknown; errors?: { extensions: { code: string } }[] };
-};
+const withCookie = (cookie: string) => graphqlClient({ url: t.graphqlUrl, headers: { cookie } }).execute(ListEndpoints, {});
 
 describe('dashboard sessions', () => {
   it('sets an HttpOnly, SameSite=Strict, 12 h cookie for a good key only, and stores only its hash', async () => {
@@ -52,7 +47,7 @@ describe('dashboard sessions', () => {
     const cookie = cookieOf(await signIn(t.key));
     const mine = (await t.ok(CreateEndpoint, { input: { url: 'https://mine.example.com/in' } })).createEndpoint.endpoint.id;
     await t.ok(CreateEndpoint, { input: { url: 'https://theirs.example.com/in' } }, t.otherKey);
-    const res = (await withCookie(cookie)) as { data: { endpoints: { edges: { node: { id: string } }[] } } };
+    const res = (await withCookie(cookie)) as { data: ListEndpointsQuery };
     expect(res.data.endpoints.edges.map((e) => e.node.id)).toContain(mine);
     expect(res.data.endpoints.edges).toHaveLength((await t.prisma.endpoint.count({ where: { tenant: { name: 'default' }, deletedAt: null } })));
 
@@ -86,17 +81,17 @@ describe('dashboard sessions', () => {
     const del = await fetch(`${t.url}/session`, { method: 'DELETE', headers: { cookie: out } });
     expect(del.status).toBe(204);
     expect(del.headers.get('set-cookie')).toMatch(/^hookyard_session=; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0/);
-    expect((await withCookie(out)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    expect((await withCookie(out)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await fetch(`${t.url}/session`, { headers: { cookie: out } })).status).toBe(401);
 
     const expiring = cookieOf(await signIn(t.key));
     expect((await fetch(`${t.url}/session`, { headers: { cookie: expiring } })).status).toBe(200);
     await t.prisma.dashboardSession.updateMany({ data: { expiresAt: new Date(Date.now() - 1000) } });
-    expect((await withCookie(expiring)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    expect((await withCookie(expiring)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
     const revoked = cookieOf(await signIn(t.otherKey));
     expect((await withCookie(revoked)).data).toBeTruthy();
     await t.prisma.apiKey.updateMany({ where: { tenant: { name: 'intruder' } }, data: { revokedAt: new Date() } });
-    expect((await withCookie(revoked)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    expect((await withCookie(revoked)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 });

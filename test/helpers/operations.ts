@@ -1,5 +1,6 @@
-// The typed operations the tests use (codegen.ts generates their types into test/gql).
+// The typed operations the tests use (codegen.ts generates their types into src/generated/gql).
 import { graphql } from '../../src/generated/gql/gql.js';
+import type { OnDeliveryStatusSubscription } from '../../src/generated/gql/graphql.js';
 
 export const EndpointFields = graphql(`
   fragment EndpointFields on Endpoint {
@@ -153,7 +154,7 @@ export const GetNode = graphql(`
   }
 `);
 
-export const OnDeliveryStatus = `
+export const OnDeliveryStatus = graphql(`
   subscription OnDeliveryStatus($endpointId: ID, $deliveryId: ID, $eventId: ID, $statuses: [DeliveryStatus!]) {
     deliveryStatusChanged(endpointId: $endpointId, deliveryId: $deliveryId, eventId: $eventId, statuses: $statuses) {
       previousStatus
@@ -163,17 +164,9 @@ export const OnDeliveryStatus = `
       attempt { attemptNumber responseStatus error }
     }
   }
-`;
+`);
 
-export interface StatusChange {
-  deliveryStatusChanged: {
-    previousStatus: string | null;
-    status: string;
-    occurredAt: string;
-    delivery: { id: string; status: string; attemptCount: number; endpoint: { id: string } };
-    attempt: { attemptNumber: number; responseStatus: number | null; error: string | null } | null;
-  };
-}
+export type StatusChange = OnDeliveryStatusSubscription;
 
 export const OnEndpointHealth = `
   subscription OnEndpointHealth($endpointId: ID, $types: [String!]) {

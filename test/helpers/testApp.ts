@@ -1,12 +1,15 @@
 // Starts a real Hookyard (listening on port 0) on a fresh database, with two tenants' keys.
 import { buildApp, type App } from '../../src/app.js';
+import { graphqlClient, subscriptionUrl, type VariablesArgs } from '../../src/client/graphql.js';
 import { createApiKey } from '../../src/auth/apiKeys.js';
 import { loadConfig } from '../../src/config.js';
 import type { PrismaClient } from '../../src/db/client.js';
 import type { Sender } from '../../src/dispatcher/send.js';
 import { createLogger } from '../../src/logger.js';
 import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
+import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from './db.js';
+import { type Receiver, startReceiver } from './receiver.js';
 
 export const BOOTSTRAP_KEY = 'hy_test_bootstrap_key_0123456789';
 
@@ -36,7 +39,7 @@ export interface TestApp {
   /** A key of another tenant, `intruder`. */
   otherKey: string;
   gql<R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key?: string | null): Promise<GqlResponse<R>>;
-  /** Like gql, but throws unless there are no errors. */
+  /** Like gql, but returns the data; throws a GraphQLClientError (with the first error's code) on errors. */
   ok<R, V>(doc: TypedDocumentString<R, V>, variables?: V, key?: string | null): Promise<R>;
   stop(): Promise<void>;
 }
@@ -77,15 +80,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const other = await createApiKey(app.database.prisma, 'intruder');
   const graphqlUrl = `${url}/graphql`;
 
-  const gql = async <R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key: string | null = BOOTSTRAP_KEY) => {
-    const res = await fetch(graphqlUrl, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify({ query: doc.toString(), variables }),
-    });
-    const body = (await res.json()) as { data?: R; errors?: GqlError[] };
-    return { status: res.status, headers: res.headers, ...body };
-  };
+  const client = graphqlClient({ url: graphqlUrl, apiKey: BOOTSTRAP_KEY });
+  // Hookyard's errors always carry extensions.code and requestId, so the tests may read them as such.
+  const gql = async <R, V>(doc: TypedDocumentString<R, V> | string, variables?: V, key: string | null = BOOTSTRAP_KEY) =>
+    (await client.execute(doc, variables, { apiKey: key })) as GqlResponse<R>;
 
   return {
     app,
@@ -93,15 +91,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     prisma: app.database.prisma,
     url,
     graphqlUrl,
-    wsUrl: graphqlUrl.replace(/^http/, 'ws'),
+    wsUrl: subscriptionUrl(graphqlUrl),
     key: BOOTSTRAP_KEY,
     otherKey: other.key,
     gql,
-    async ok(doc, variables, key) {
-      const res = await gql(doc, variables, key);
-      if (res.errors?.length || !res.data) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
-      return res.data;
-    },
+    ok: <R, V>(doc: TypedDocumentString<R, V>, variables?: V, key?: string | null) => client.request(doc, ...([variables, { apiKey: key }] as VariablesArgs<V>)),
     async stop() {
       await app.stop();
       if (ownDb) await db.drop();
@@ -123,4 +117,33 @@ export async function eventually<T>(fn: () => Promise<T | undefined | null | fal
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * One database and one webhook receiver for a test file whose tests start their own apps on that
+ * database (restarts, key rotation): made before the file's tests, closed and dropped after them.
+ */
+export function sharedDatabaseAndReceiver(): { readonly database: TestDatabase; readonly rx: Receiver } {
+  let database: TestDatabase | undefined;
+  let rx: Receiver | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    rx = await startReceiver();
+  });
+  afterAll(async () => {
+    await rx?.close();
+    await database?.drop();
+  });
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the shared ${what} is made in beforeAll: use it inside a test or hook`);
+    return value;
+  };
+  return {
+    get database() {
+      return ready(database, 'database');
+    },
+    get rx() {
+      return ready(rx, 'receiver');
+    },
+  };
 }

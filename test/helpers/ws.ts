@@ -1,27 +1,24 @@
-// A real graphql-ws client over ws.
-import { createClient, type Client } from 'graphql-ws';
+// A real graphql-ws client over ws: src/client/graphql.ts's, with Node's WebSocket from `ws`.
+import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { vi } from 'vitest';
 import type { Metrics } from '../../src/metrics.js';
+import { subscribe, subscriptionClient, type SubscriptionClientOptions } from '../../src/client/graphql.js';
+import type { TypedDocumentString } from '../../src/generated/gql/graphql.js';
 
-export function wsClient(url: string, authorization: string | null, extra: Partial<Parameters<typeof createClient>[0]> = {}): Client {
-  return createClient({
-    url,
-    webSocketImpl: WebSocket,
-    connectionParams: authorization ? { authorization: `Bearer ${authorization}` } : {},
-    retryAttempts: 0,
-    lazy: true,
-    ...extra,
-  });
+export function wsClient(url: string, apiKey: string | null, extra: Partial<SubscriptionClientOptions> = {}): Client {
+  return subscriptionClient({ url, apiKey, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, ...extra });
 }
 
 /** Collects a subscription's results until `until` says stop (or the timeout). */
-export function collect<T>(client: Client, query: string, variables: Record<string, unknown> = {}) {
+export function collect<T, V = Record<string, unknown>>(client: Client, query: TypedDocumentString<T, V> | string, variables?: V) {
   const items: T[] = [];
   const errors: unknown[] = [];
   let notify: (() => void) | null = null;
-  const unsubscribe = client.subscribe<T>(
-    { query, variables },
+  const unsubscribe = subscribe(
+    client,
+    query,
+    variables ?? ({} as V),
     {
       next: (value) => {
         if (value.errors) errors.push(...value.errors);

@@ -1,8 +1,10 @@
 // A key revoked through one instance is refused by another at once (Redis carries the eviction),
 // not after the other's 5 s authentication cache runs out.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { graphqlClient } from '../../src/client/graphql.js';
 import { REDIS_URL, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { type Instance, startInstance } from '../helpers/instances.js';
+import { CreateApiKey, ListApiKeys, RevokeApiKey } from '../helpers/operations.js';
 
 const BOOTSTRAP = 'hy_revocation_bootstrap_0123456789';
 let database: TestDatabase;
@@ -20,32 +22,23 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function gql(instance: Instance, key: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${instance.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as { data?: Record<string, any>; errors?: { extensions: { code: string } }[] };
-}
+const on = (instance: Instance, key: string) => graphqlClient({ url: `${instance.url}/graphql`, apiKey: key });
 
 describe('API key revocation across instances', () => {
   it('refuses on instance B a key revoked on instance A, well inside B\'s cache window', async () => {
-    const created = await gql(a, BOOTSTRAP, 'mutation { createApiKey(name: "roaming") { key apiKey { id } } }');
-    expect(created.errors).toBeUndefined();
-    const { key, apiKey } = created.data!.createApiKey as { key: string; apiKey: { id: string } };
-    const probe = (instance: Instance) => gql(instance, key, '{ apiKeys(first: 1) { edges { node { id } } } }');
+    const { key, apiKey } = (await on(a, BOOTSTRAP).request(CreateApiKey, { name: 'roaming' })).createApiKey;
+    const probe = (instance: Instance) => on(instance, key).execute(ListApiKeys, { first: 1 });
 
     // B has the key cached as valid now, for the next 5 s.
     expect((await probe(b)).errors).toBeUndefined();
     const revokedAt = Date.now();
-    expect((await gql(a, BOOTSTRAP, 'mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }', { id: apiKey.id })).errors).toBeUndefined();
-    expect((await probe(a)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    expect((await on(a, BOOTSTRAP).request(RevokeApiKey, { id: apiKey.id })).revokeApiKey.revokedAt).toBeTruthy();
+    expect((await probe(a)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     // Redis delivers the eviction in milliseconds; 2 s is generous for a loaded machine and still
     // well short of the 5 s after which B would re-read the row anyway.
-    await vi.waitFor(async () => expect((await probe(b)).errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED'), { timeout: 2_000, interval: 20 });
+    await vi.waitFor(async () => expect((await probe(b)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED'), { timeout: 2_000, interval: 20 });
     console.log(`refused on B ${Date.now() - revokedAt} ms after the revoke was sent to A`);
     // The bootstrap key is untouched on both.
-    expect((await gql(b, BOOTSTRAP, '{ apiKeys(first: 1) { edges { node { id } } } }')).errors).toBeUndefined();
+    expect((await on(b, BOOTSTRAP).execute(ListApiKeys, { first: 1 })).errors).toBeUndefined();
   }, 60_000);
 });

@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphqlClient } from '../../src/client/graphql.js';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../helpers/db.js';
 import { startInstance } from '../helpers/instances.js';
+import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 
 const run = promisify(execFile);
@@ -61,19 +63,10 @@ describe('the built server (npm run build, npm run start:prod)', () => {
     );
     let exit: number | null | undefined;
     try {
-      const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-        const res = await fetch(`${server.url}/graphql`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-          body: JSON.stringify({ query, variables }),
-        });
-        const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
-        expect(body.errors).toBeUndefined();
-        return body.data!;
-      };
-      const created = await gql('mutation($url: String!) { createEndpoint(input: { url: $url }) { endpoint { id } } }', { url: `${receiver.url}/hook` });
+      const api = graphqlClient({ url: `${server.url}/graphql`, apiKey: KEY });
+      const created = await api.request(CreateEndpoint, { input: { url: `${receiver.url}/hook` } });
       expect(created.createEndpoint.endpoint.id).toMatch(/^ep_/);
-      const sent = await gql('mutation { sendEvent(input: { eventType: "build.smoke", payload: { ok: true } }) { deliveriesCreated } }');
+      const sent = await api.request(SendEvent, { input: { eventType: 'build.smoke', payload: { ok: true } } });
       expect(sent.sendEvent.deliveriesCreated).toBe(1);
       const [hit] = await receiver.waitFor(1, 30_000);
       expect(hit!.path).toBe('/hook');

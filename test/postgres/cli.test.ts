@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { graphqlClient } from '../../src/client/graphql.js';
+import { CliListDeliveries } from '../../src/cli/operations.js';
 import { createTestDatabase, TEST_ENCRYPTION_KEY, type TestDatabase } from '../helpers/db.js';
 import { startInstance } from '../helpers/instances.js';
+import { CreateEndpoint, ListEndpoints, SendEvent } from '../helpers/operations.js';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/hookyard.js', import.meta.url));
@@ -68,16 +71,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function graphql(url: string, key: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data!;
-}
+const api = (url: string, key: string) => graphqlClient({ url: `${url}/graphql`, apiKey: key });
 
 describe('hookyard CLI', () => {
   it('migrates, then reports the database up to date', async () => {
@@ -91,12 +85,8 @@ describe('hookyard CLI', () => {
     expect(minted).toMatchObject({ tenant: 'acme', key: expect.stringMatching(/^hy_/), tenantId: expect.stringMatching(/^ten_/) });
     const server = await startInstance({ DATABASE_URL: database.databaseUrl!, HOOKYARD_ROLE: 'api' });
     try {
-      const res = await fetch(`${server.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${minted.key}` },
-        body: JSON.stringify({ query: 'mutation { createEndpoint(input: { url: "https://hooks.example.com/a" }) { endpoint { id } } }' }),
-      });
-      expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+      const res = await api(server.url, minted.key).execute(CreateEndpoint, { input: { url: 'https://hooks.example.com/a' } });
+      expect(res.errors).toBeUndefined();
       expect(JSON.stringify(server.logs)).not.toContain(minted.key);
     } finally {
       expect(await server.kill('SIGTERM')).toBe(0);
@@ -288,9 +278,7 @@ describe('hookyard listen and hookyard dev', () => {
     });
     const [goodPort, badPort] = [await freePort(), await freePort()];
     const create = (port: number) =>
-      graphql(server.url, key, 'mutation($url: String!) { createEndpoint(input: { url: $url, eventTypes: ["listen.*"] }) { secret endpoint { id } } }', {
-        url: `http://127.0.0.1:${port}/hooks`,
-      });
+      api(server.url, key).request(CreateEndpoint, { input: { url: `http://127.0.0.1:${port}/hooks`, eventTypes: ['listen.*'] } });
     const good = (await create(goodPort)).createEndpoint;
     const bad = (await create(badPort)).createEndpoint;
     const otherSecret = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
@@ -299,8 +287,8 @@ describe('hookyard listen and hookyard dev', () => {
     try {
       await verified.waitFor('stderr', /receiving webhooks on http:\/\/127\.0\.0\.1:\d+/);
       await refused.waitFor('stderr', /answering 503/);
-      const sent = await graphql(server.url, key, 'mutation { sendEvent(input: { eventType: "listen.ping", payload: { hello: "world" } }) { event { id } } }');
-      const eventId = sent.sendEvent.event.id as string;
+      const sent = await api(server.url, key).request(SendEvent, { input: { eventType: 'listen.ping', payload: { hello: 'world' } } });
+      const eventId = sent.sendEvent.event.id;
 
       const line = (await verified.waitFor('stdout', /^\{.*\}$/m))[0];
       const received = JSON.parse(line);
@@ -320,7 +308,7 @@ describe('hookyard listen and hookyard dev', () => {
       // The delivery saw the status listen answered with.
       const { eventually } = await import('../helpers/testApp.js');
       await eventually(async () => {
-        const d = await graphql(server.url, key, 'query($e: ID!) { deliveries(filter: { endpointId: $e }) { edges { node { status lastResponseStatus } } } }', { e: bad.endpoint.id });
+        const d = await api(server.url, key).request(CliListDeliveries, { filter: { endpointId: bad.endpoint.id } });
         const node = d.deliveries.edges[0]?.node;
         return node?.status === 'FAILED' && node.lastResponseStatus === 503;
       }, 30_000);
@@ -352,7 +340,7 @@ describe('hookyard listen and hookyard dev', () => {
       expect(dev.out.stdout).toContain(`new, kept in ${keyFile} (mode 0600) for the next start; delete that file for a new one`);
       expect(statSync(keyFile).mode & 0o777).toBe(0o600);
       // The printed key works, and a loopback endpoint is accepted (private targets allowed).
-      const created = await graphql(base, key!, 'mutation { createEndpoint(input: { url: "http://127.0.0.1:3000/" }) { endpoint { url } } }');
+      const created = await api(base, key!).request(CreateEndpoint, { input: { url: 'http://127.0.0.1:3000/' } });
       expect(created.createEndpoint.endpoint.url).toBe('http://127.0.0.1:3000/');
       expect((await fetch(`${base}/`)).status).toBe(200);
       const logs = dev.out.stdout + dev.out.stderr;
@@ -367,8 +355,8 @@ describe('hookyard listen and hookyard dev', () => {
         const [, key2] = await again.waitFor('stdout', /API key\s+(hy_\S+)/);
         expect(key2).toBe(key);
         expect(again.out.stdout).toContain(`(tenant "default"; kept in ${keyFile} (mode 0600)`);
-        const listed = await graphql(url2!.replace('localhost', '127.0.0.1'), key2!, '{ endpoints(first: 5) { edges { node { url } } } }');
-        expect(listed.endpoints.edges).toEqual([{ node: { url: 'http://127.0.0.1:3000/' } }]);
+        const listed = await api(url2!.replace('localhost', '127.0.0.1').replace(/\/$/, ''), key2!).request(ListEndpoints, { first: 5 });
+        expect(listed.endpoints.edges.map((e) => e.node.url)).toEqual(['http://127.0.0.1:3000/']);
         expect(await again.stop('SIGTERM')).toBe(0);
       } finally {
         await again.stop('SIGKILL');

@@ -168,7 +168,7 @@ describe('several dispatchers on one PostgreSQL', () => {
     const { createEndpoint } = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/redis`, eventTypes: ['redis.x'] } });
     const client = wsClient(api.wsUrl, api.key);
     const listening = watchSubscriptions(api.app.services).expect(1);
-    const sub = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: createEndpoint.endpoint.id });
+    const sub = collect(client, OnDeliveryStatus, { endpointId: createEndpoint.endpoint.id });
     await listening();
     await api.ok(SendEvent, { input: { eventType: 'redis.x', payload: {} } });
     const items = await sub.until((list) => list.some((i) => i.deliveryStatusChanged.status === 'DELIVERED'), 20_000);

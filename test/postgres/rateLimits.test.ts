@@ -1,5 +1,6 @@
 // Replay and test-fire limits are shared by every instance: in the database, or in Redis.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { graphqlClient } from '../../src/client/graphql.js';
 import { newId } from '../../src/ids.js';
 import { createTestDatabase, REDIS_URL, type TestDatabase } from '../helpers/db.js';
 import { type Instance, startInstance } from '../helpers/instances.js';
@@ -21,14 +22,6 @@ afterEach(async () => {
 });
 afterAll(() => database?.drop());
 
-async function remoteGql(query: string, variables: Record<string, unknown>) {
-  const res = await fetch(`${remote!.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${BOOTSTRAP_KEY}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as { data?: unknown; errors?: { extensions: { code: string } }[] };
-}
 
 describe.each([
   ['the database', {}],
@@ -38,6 +31,7 @@ describe.each([
     const env = { HOOKYARD_ROLE: 'api', ...extraEnv };
     local = await startTestApp({ db: database, env });
     remote = await startInstance({ ...env, DATABASE_URL: database.databaseUrl!, HOOKYARD_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY });
+    const onRemote = graphqlClient({ url: `${remote.url}/graphql`, apiKey: BOOTSTRAP_KEY });
     const { createEndpoint } = await local.ok(CreateEndpoint, { input: { url: 'http://127.0.0.1:1234/limits' } });
     const tenantId = (await local.prisma.tenant.findUniqueOrThrow({ where: { name: 'default' } })).id;
     const eventId = newId('event');
@@ -46,15 +40,15 @@ describe.each([
       data: { id: newId('delivery'), tenantId, endpointId: createEndpoint.endpoint.id, eventId, eventType: 'x', status: 'FAILED', nextAttemptAt: null },
     });
     for (let i = 0; i < 5; i++) await local.ok(ReplayDelivery, { id: original.id });
-    for (let i = 0; i < 5; i++) expect((await remoteGql(ReplayDelivery.toString(), { id: original.id })).errors).toBeUndefined();
-    const eleventh = await remoteGql(ReplayDelivery.toString(), { id: original.id });
-    expect(eleventh.errors?.[0]?.extensions.code).toBe('REPLAY_RATE_LIMITED');
+    for (let i = 0; i < 5; i++) expect((await onRemote.execute(ReplayDelivery, { id: original.id })).errors).toBeUndefined();
+    const eleventh = await onRemote.execute(ReplayDelivery, { id: original.id });
+    expect(eleventh.errors?.[0]?.extensions?.code).toBe('REPLAY_RATE_LIMITED');
     const twelfth = await local.gql(ReplayDelivery, { id: original.id });
-    expect(twelfth.errors?.[0]?.extensions.code).toBe('REPLAY_RATE_LIMITED');
+    expect(twelfth.errors?.[0]?.extensions?.code).toBe('REPLAY_RATE_LIMITED');
 
     for (let i = 0; i < 10; i++) await local.ok(TestFire, { id: createEndpoint.endpoint.id, eventType: 'ping' });
-    for (let i = 0; i < 10; i++) expect((await remoteGql(TestFire.toString(), { id: createEndpoint.endpoint.id, eventType: 'ping' })).errors).toBeUndefined();
-    const fire = await remoteGql(TestFire.toString(), { id: createEndpoint.endpoint.id, eventType: 'ping' });
-    expect(fire.errors?.[0]?.extensions.code).toBe('TEST_FIRE_RATE_LIMITED');
+    for (let i = 0; i < 10; i++) expect((await onRemote.execute(TestFire, { id: createEndpoint.endpoint.id, eventType: 'ping' })).errors).toBeUndefined();
+    const fire = await onRemote.execute(TestFire, { id: createEndpoint.endpoint.id, eventType: 'ping' });
+    expect(fire.errors?.[0]?.extensions?.code).toBe('TEST_FIRE_RATE_LIMITED');
   }, 60_000);
 });

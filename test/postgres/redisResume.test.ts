@@ -37,7 +37,7 @@ describe('Redis outage', () => {
   it('cross-instance subscriptions resume once Redis is back', async () => {
     const { endpoint } = (await sender.ok(CreateEndpoint, { input: { url: `${rx.url}/resume` } })).createEndpoint;
     const client = wsClient(watcher.wsUrl, watcher.key);
-    const sub = collect<StatusChange>(client, OnDeliveryStatus, { endpointId: endpoint.id, statuses: ['DELIVERED'] });
+    const sub = collect(client, OnDeliveryStatus, { endpointId: endpoint.id, statuses: ['DELIVERED'] });
     const deliveredIds = (items: StatusChange[]) => new Set(items.map((i) => i.deliveryStatusChanged.delivery.id));
     const deliveryOf = async (eventId: string) => (await sender.prisma.delivery.findFirstOrThrow({ where: { eventId } })).id;
 
