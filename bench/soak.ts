@@ -83,7 +83,7 @@ async function main(): Promise<number> {
   const b = await start(SPLIT ? 'api' : 'all');
   const bDispatcher = SPLIT ? await start('dispatcher') : undefined;
   const finals = new Map<string, string>();
-  const samples: { t: number; rss: Record<string, number | null>; rows?: Record<string, number> }[] = [];
+  const samples: { t: number; rss: Record<string, number | null>; rows?: Record<string, { rows: number; totalKb: number }> }[] = [];
   const t0 = Date.now();
   const procs = (): Record<string, number | undefined> => ({
     'A (all)': a.proc.pid,
@@ -94,8 +94,8 @@ async function main(): Promise<number> {
   const sampler = (async () => {
     for (let n = 0; sampling; n++) {
       const rss = Object.fromEntries(Object.entries(procs()).map(([name, pid]) => [name, rssMb(pid)]));
-      // Row counts every 6th sample: enough to see retention keep the tables level.
-      const rows = n % 6 === 0 ? await tableRows(sql).catch(() => undefined) : undefined;
+      // Rows and sizes every 6th sample: enough to see whether retention keeps the tables level.
+      const rows = n % 6 === 0 ? await tableSizes(sql).catch(() => undefined) : undefined;
       samples.push({ t: Math.round((Date.now() - t0) / 1000), rss, ...(rows ? { rows } : {}) });
       await sleep(SAMPLE_S * 1000);
     }
