@@ -104,7 +104,8 @@ async function dispatch(db: Awaited<ReturnType<typeof createBenchDatabase>>) {
           });
         }
         await receiver.reset();
-        const d = await spawnNode([...v.nodeArgs, `${dist.dir}/src/main.js`, 'serve'], { ...base, HOOKYARD_ROLE: 'dispatcher', ...v.env }, ready);
+        // One endpoint: without raising its cap (16 in flight) the run measures that cap, not saturation.
+        const d = await spawnNode([...v.nodeArgs, `${dist.dir}/src/main.js`, 'serve'], { ...base, HOOKYARD_ROLE: 'dispatcher', HOOKYARD_ENDPOINT_CONCURRENCY: '64', ...v.env }, ready);
         const started = performance.now();
         let peak = 0;
         for (;;) {
