@@ -18,7 +18,13 @@ export function spawnTs(
   ready: (line: string) => boolean,
   nodeArgs: string[] = [],
 ): Promise<Proc & { readyLine: string }> {
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+  return spawnNode([...nodeArgs, '--import', 'tsx', script, ...args], env, ready);
+}
+
+/** Spawns `node ...argv` (plain node: built code needs no tsx) and resolves as spawnTs does. */
+export function spawnNode(argv: string[], env: Record<string, string>, ready: (line: string) => boolean): Promise<Proc & { readyLine: string }> {
+  const script = [...argv].reverse().find((a) => /\.(ts|js|mjs)$/.test(a) && !a.startsWith('-')) ?? argv.join(' ');
+  const proc = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -62,7 +68,7 @@ export async function startReceiverProc(env: Record<string, string> = {}) {
     ...p,
     url,
     async stats() {
-      return (await (await fetch(`${url}/__stats`)).json()) as { count: number; arrivals: [string, string, number, string][] };
+      return (await (await fetch(`${url}/__stats`)).json()) as { count: number; arrivals: [string, string, number, string][]; poisoned: [string, string][] };
     },
     async count() {
       return Number(await (await fetch(`${url}/__count`)).text());
@@ -76,14 +82,18 @@ export async function startReceiverProc(env: Record<string, string> = {}) {
 /** Shared by every instance of one run, as a deployment's instances share theirs. */
 const BENCH_ENCRYPTION_KEY = 'YmVuY2gta2V5LWZvci1ob29reWFyZC1iZW5jaGVzLTA=';
 
-export async function startHookyard(env: Record<string, string>, nodeArgs: string[] = []) {
-  const p = await spawnTs(
-    'src/main.ts',
-    ['serve'],
-    { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true', HOOKYARD_ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY, ...env },
-    (l) => l.includes('"hookyard started"'),
-    nodeArgs,
-  );
+/**
+ * A Hookyard server from the sources through tsx, or with `built` from dist/ (`npm run build`) with
+ * plain node, as `npm run start:prod` runs it (no tsx compiler in memory: what memory figures need);
+ * `distDir` is another build's output (`node scripts/build.mjs --out DIR`), for a long run that a
+ * rebuild of dist/ must not change under it.
+ */
+export async function startHookyard(env: Record<string, string>, nodeArgs: string[] = [], options: { built?: boolean; distDir?: string } = {}) {
+  const fullEnv = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', HOOKYARD_ALLOW_PRIVATE_TARGETS: 'true', HOOKYARD_ENCRYPTION_KEY: BENCH_ENCRYPTION_KEY, ...env };
+  const ready = (l: string) => l.includes('"hookyard started"');
+  const p = options.built
+    ? await spawnNode([...nodeArgs, `${options.distDir ?? 'dist'}/src/main.js`, 'serve'], fullEnv, ready)
+    : await spawnTs('src/main.ts', ['serve'], fullEnv, ready, nodeArgs);
   return { ...p, url: (JSON.parse(p.readyLine) as { url: string }).url.replace(/\/graphql$/, '') };
 }
 

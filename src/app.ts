@@ -8,7 +8,7 @@ import { bootstrapApiKey, watchRevocations } from './auth/apiKeys.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase } from './db/client.js';
 import { migrate } from './db/migrate.js';
-import { Dispatcher } from './dispatcher/dispatcher.js';
+import type { Dispatcher } from './dispatcher/dispatcher.js';
 import type { Sender } from './dispatcher/send.js';
 import { createWorkSignal, type WorkSignal } from './dispatcher/workSignal.js';
 import { emitOperational } from './domain/operationalEvents.js';
@@ -150,6 +150,9 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         http!.server.listen(config.port, config.host, () => resolve());
       });
       if (config.role !== 'api') {
+        // Imported here: an API-only process never loads the sender (undici, ky) or the
+        // dispatcher's code (measured in BENCHMARKS.md, issue 11 item 2).
+        const { Dispatcher } = await import('./dispatcher/dispatcher.js');
         const shared = services;
         dispatcher = new Dispatcher({
           config, db: database.prisma, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender,

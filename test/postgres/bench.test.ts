@@ -15,10 +15,17 @@ describe('bench and soak scripts', () => {
     expect(stdout).toContain('wrote ');
   }, 300_000);
 
-  it('npm run soak loses nothing with an instance killed midway (small N)', async () => {
-    const { stdout } = await tsx('bench/soak.ts', { SOAK_EVENTS: '400', SOAK_TIMEOUT_SECONDS: '240' });
+  it('npm run soak loses nothing with an instance killed midway, poisoned answers and retention on (small N)', async () => {
+    // Retention short enough to delete rows while the soak runs: the counts must include them.
+    const { stdout } = await tsx('bench/soak.ts', { SOAK_EVENTS: '400', SOAK_TIMEOUT_SECONDS: '240', SOAK_RETENTION: '5s', SOAK_POISON: '0.05' });
     expect(stdout).toContain('OK: nothing lost');
     const counts = JSON.parse(stdout.slice(stdout.indexOf('{'), stdout.lastIndexOf('}') + 1)) as Record<string, number>;
-    expect(counts).toMatchObject({ eventsStored: 400, deliveries: 400, open: 0, attemptCountMismatches: 0, subscriberMissedFinals: 0 });
+    expect(counts).toMatchObject({
+      eventsStored: 400, deliveries: 400, open: 0, attemptCountMismatches: 0, subscriberMissedFinals: 0,
+      poisonedAnswersWithout200Attempt: 0, retentionDeletedOpenDeliveries: 0,
+    });
+    expect(counts.poisonedAnswers).toBeGreaterThan(0);
+    expect(counts.retentionDeletedDeliveries).toBeGreaterThan(0);
+    for (const table of ['Event', 'Delivery', 'DeliveryAttempt', 'StatusOutbox', 'RateLimit']) expect(stdout).toMatch(new RegExp(`  ${table} +\\d+ rows +\\d+ kB`));
   }, 300_000);
 });
