@@ -117,6 +117,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       services = {
         config,
         db: database.prisma,
+        sql: database.query,
         logger,
         metrics,
         secretBox,
