@@ -210,7 +210,7 @@ async function storeEvents(
   // keys are free, their deliveries (re-checking each endpoint, so one disabled or deleted since
   // gets nothing), and read back the events whose keys were already taken.
   // Through services.sql, not Prisma's $queryRawUnsafe: on PostgreSQL that is the driver's pool,
-  // which took sendEvent from ~0.6× to ~X× its Yoga + pg floor (BENCHMARKS.md, issue 12).
+  // and this statement's client-side CPU drops from ~0.44 to ~0.18 ms a call (BENCHMARKS.md, issue 12).
   const [rows] = await services.sql<StoredRows>(
     `WITH ev AS (
        INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
