@@ -3,10 +3,11 @@
 // fixed, logged order.
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { SpanKind } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { bootstrapApiKey, watchRevocations } from './auth/apiKeys.js';
 import type { Config } from './config.js';
-import { type Database, openDatabase } from './db/client.js';
+import { type Database, openDatabase, type RawQuery } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import type { Dispatcher } from './dispatcher/dispatcher.js';
 import type { Sender } from './dispatcher/send.js';
@@ -19,7 +20,7 @@ import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { openSecretBox, resealSecrets } from './security/secretKeys.js';
-import { startTracing, type Tracing } from './tracing.js';
+import { inSpan, startTracing, type Tracing } from './tracing.js';
 import { RetentionJob } from './maintenance/retention.js';
 import { RetirementSweep } from './maintenance/retirement.js';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
@@ -126,6 +127,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       services = {
         config,
         db: database.prisma,
+        sql: tracing && database.kind === 'postgres' ? tracedQuery(database.query) : database.query,
         logger,
         metrics,
         secretBox,
@@ -206,4 +208,12 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
     },
   };
   return app;
+}
+
+/**
+ * Raw statements sent to the `pg` pool directly bypass Prisma's instrumentation: with tracing on,
+ * each gets its own span, so a sendEvent trace still shows its SQL. Without tracing, no wrapper.
+ */
+function tracedQuery(query: RawQuery): RawQuery {
+  return (sql, params) => inSpan('db.query', { 'db.system': 'postgresql', 'db.statement': sql }, () => query(sql, params), { kind: SpanKind.CLIENT });
 }

@@ -1,7 +1,7 @@
 // Opaque, time-sortable, prefixed ids: <prefix>_<10 chars of ms time><16 chars of randomness>,
 // Crockford base32, lower case. Monotonic within a process, so ids minted in one millisecond
 // still sort in creation order.
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -17,6 +17,19 @@ export const ID_PREFIXES = {
 export type IdKind = keyof typeof ID_PREFIXES;
 
 const ID_BODY = /^[0-9a-hjkmnp-tv-z]{26}$/;
+
+// Randomness drawn 4 KiB at a time: one randomBytes(16) per id was ~1.4 % of the API's busy time
+// under sendEvent load (six ids per call; BENCHMARKS.md, issue 12).
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
+
+function random16(): Buffer {
+  if (poolOffset + 16 > pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  return pool.subarray(poolOffset, (poolOffset += 16));
+}
 
 let lastTime = -1;
 let lastRandom: number[] = [];
@@ -43,8 +56,7 @@ function nextRandom(now: number): number[] {
     }
     return r;
   }
-  const bytes = randomBytes(16);
-  return Array.from(bytes, (b) => b & 31);
+  return Array.from(random16(), (b) => b & 31);
 }
 
 export function newId(kind: IdKind): string {

@@ -2,7 +2,7 @@
 // It imports only downward (nothing from domain/, which imports it): the interfaces domain/
 // implements are declared here.
 import type { Config } from './config.js';
-import type { PrismaClient } from './db/client.js';
+import type { PrismaClient, RawQuery } from './db/client.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { SecretBox } from './security/secretBox.js';
@@ -30,6 +30,8 @@ export interface Services {
   config: Config;
   /** This app's database client: every read and write of the app goes through it. */
   db: PrismaClient;
+  /** The same database, for a hot-path raw statement: the driver's pool on PostgreSQL (db/client.ts). */
+  sql: RawQuery;
   logger: Logger;
   metrics: Metrics;
   /** Seals endpoint signing secrets for storage and opens them to sign. */

@@ -4,9 +4,10 @@
 //
 // What is traced: each GraphQL operation (yoga.ts), each delivery attempt (the dispatcher), the
 // HTTP request an attempt makes (undici instrumentation, through diagnostics_channel) and the SQL
-// (Prisma's instrumentation). sendEvent
-// stores its trace context on the event, and every attempt of every delivery of that event is a
-// child of it, so one trace shows an event from the API call to each receiver's answer.
+// (Prisma's instrumentation; a db.query span from app.ts for statements sent to the pg pool
+// directly). sendEvent stores its trace context on the event, and every attempt of every delivery
+// of that event is a child of it, so one trace shows an event from the API call to each receiver's
+// answer.
 //
 // The OTel API is process-global by design (one provider per process), unlike the rest of the app.
 import { context, propagation, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';

@@ -18,9 +18,19 @@ export interface ScriptRunner {
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
 }
 
+/** One raw SQL statement with positional parameters ($1…); json/jsonb columns come back parsed. */
+export type RawQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+
 export interface Database {
   kind: 'postgres' | 'pglite';
   prisma: PrismaClient;
+  /**
+   * Raw statements on the hot path (sendEvent's insert). On PostgreSQL they go straight to the
+   * `pg` pool Prisma's adapter also uses: Prisma's raw-query path (argument serialisation, its
+   * query interpreter, result decoding) cost ~11 % of the API's busy time for that one statement
+   * (BENCHMARKS.md, issue 12). PGlite has no pool: there it is Prisma's $queryRawUnsafe.
+   */
+  query: RawQuery;
   scripts: ScriptRunner;
   /** Postgres only: a dedicated connection factory for LISTEN. */
   connectionString?: string;
@@ -28,14 +38,20 @@ export interface Database {
 }
 
 export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, logger: Logger): Promise<Database> {
-  return config.databaseUrl ? openPostgres(config.databaseUrl) : await openPglite(resolve(config.dataDir), logger);
+  return config.databaseUrl ? openPostgres(config.databaseUrl, logger) : await openPglite(resolve(config.dataDir), logger);
 }
 
-function openPostgres(connectionString: string): Database {
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString, max: 20 }) });
+function openPostgres(connectionString: string, logger: Logger): Database {
+  // One pool for Prisma and the raw hot-path statements: they share the 20 connections.
+  const pool = new pg.Pool({ connectionString, max: 20 });
+  // An idle connection the server ended (restart, shutdown) is dropped by the pool and replaced on
+  // demand; unheard, the event would end the process. Prisma listens only while connected.
+  pool.on('error', (err) => logger.warn({ err }, 'idle database connection lost'));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',
     prisma,
+    query: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
     connectionString,
     scripts: {
       async script(sql) {
@@ -59,7 +75,10 @@ function openPostgres(connectionString: string): Database {
         }
       },
     },
-    close: () => prisma.$disconnect(),
+    async close() {
+      await prisma.$disconnect();
+      await pool.end(); // an external pool: Prisma's adapter leaves it open
+    },
   };
 }
 
@@ -75,6 +94,7 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
     return {
       kind: 'pglite',
       prisma,
+      query: <T>(sql: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(sql, ...params),
       scripts: {
         script: async (sql) => {
           await pglite.transaction((tx) => tx.exec(sql));

@@ -76,6 +76,15 @@ describe('tracing', () => {
     expect(operation?.name).toBe('graphql.mutation SendEvent');
     expect(operation?.traceId).toBe(attempt.traceId);
 
+    // The statement that stored the event is in that trace too (Prisma's instrumentation on PGlite,
+    // Hookyard's own db.query span where it goes to the pg pool directly).
+    const insert = await eventually(
+      async () => spans.find((s) => s.traceId === attempt.traceId && s.attributes.some((a) => JSON.stringify(a.value).includes('INSERT INTO \\"Event\\"'))),
+      10_000,
+      'the SQL span of the insert',
+    );
+    expect(insert.traceId).toBe(operation?.traceId);
+
     // The request itself, from undici's instrumentation, is the attempt's child.
     const request = await eventually(async () => spans.find((s) => s.parentSpanId === attempt.spanId), 10_000, 'the HTTP client span');
     expect(request.traceId).toBe(attempt.traceId);

@@ -1,0 +1,49 @@
+// sendEvent's one statement (read from src/domain/events.ts), five deliveries, sent 1,000 times
+// over 8 in flight through each of the two paths the app has to PostgreSQL: Prisma's
+// $queryRawUnsafe and the adapter's `pg` pool directly (Database.query, what sendEvent uses).
+// Prints this process's CPU ms per call for each, 5 alternating rounds after a warm-up.
+// CPU time, unlike calls/s, stays readable on a loaded machine. Run: npx tsx bench/statementPath.ts
+import { readFileSync } from 'node:fs';
+import { newId } from '../src/ids.js';
+import { createBenchDatabase } from './procs.js';
+
+const source = readFileSync(new URL('../src/domain/events.ts', import.meta.url), 'utf8');
+const sql = source.slice(source.indexOf('`WITH ev AS (') + 1, source.indexOf('AS found`') + 'AS found'.length);
+const bench = await createBenchDatabase('hy_bench_stmt', 'statement');
+const { openDatabase } = await import('../src/db/client.js');
+const { createLogger } = await import('../src/logger.js');
+const db = await openDatabase({ databaseUrl: bench.databaseUrl, dataDir: '' }, createLogger('warn'));
+const tenantId = bench.tenantId;
+const eps: string[] = [];
+for (let i = 0; i < 5; i++) {
+  eps.push((await db.prisma.endpoint.create({ data: { id: newId('endpoint'), tenantId, url: 'http://x.test/', eventTypes: [] } })).id);
+}
+const params = () => {
+  const ev = newId('event');
+  const payload = JSON.stringify({ s: 'x'.repeat(200) });
+  return [tenantId, [ev], ['s.x'], [payload], [null], false, null, 'event', eps.map(() => newId('delivery')), eps, eps.map(() => ev), eps.map(() => 's.x'), eps.map(() => 1000), []];
+};
+type Rows = { created: unknown[] }[];
+const paths = {
+  prisma: (p: unknown[]) => db.prisma.$queryRawUnsafe<Rows>(sql, ...p),
+  pg: (p: unknown[]) => db.query<Rows[number]>(sql, p),
+};
+async function cpuMsPerCall(fn: (p: unknown[]) => Promise<Rows>, n: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (i++ < n) if ((await fn(params()))[0]!.created.length !== 5) throw new Error('not 5 deliveries');
+    }),
+  );
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / n;
+}
+await cpuMsPerCall(paths.prisma, 500);
+await cpuMsPerCall(paths.pg, 500);
+const runs = { prisma: [] as number[], pg: [] as number[] };
+for (let r = 0; r < 5; r++) for (const k of ['prisma', 'pg'] as const) runs[k].push(Number((await cpuMsPerCall(paths[k], 1000)).toFixed(3)));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(JSON.stringify({ cpuMsPerCall: { prisma: median(runs.prisma), pg: median(runs.pg) }, runs }));
+await db.close();
+await bench.drop();
