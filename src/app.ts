@@ -4,7 +4,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { SpanKind } from '@opentelemetry/api';
-import { Redis } from 'ioredis';
 import { bootstrapApiKey, watchRevocations } from './auth/apiKeys.js';
 import type { Config } from './config.js';
 import { type Database, openDatabase, type RawQuery } from './db/client.js';
@@ -23,6 +22,7 @@ import { openSecretBox, resealSecrets } from './security/secretKeys.js';
 import { inSpan, startTracing, type Tracing } from './tracing.js';
 import { RetentionJob } from './maintenance/retention.js';
 import { RetirementSweep } from './maintenance/retirement.js';
+import type { Redis } from 'ioredis';
 import { createHookyardPubSub, type PubSubHandle } from './pubsub.js';
 import { watchRedis } from './redisHealth.js';
 import type { Services } from './services.js';
@@ -118,8 +118,11 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       if (config.bootstrapApiKey && (await bootstrapApiKey(database.prisma, config.bootstrapApiKey)).revoked) {
         logger.warn('HOOKYARD_BOOTSTRAP_API_KEY (or hookyard dev\'s kept key) was revoked and stays refused; set another key, or delete the dev-api-key file for a new one');
       }
-      pubsub = createHookyardPubSub(config.redisUrl, logger);
-      if (config.redisUrl) redis = watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }), 'rate-limits', logger);
+      pubsub = await createHookyardPubSub(config.redisUrl, logger);
+      if (config.redisUrl) {
+        const { Redis } = await import('ioredis');
+        redis = watchRedis(new Redis(config.redisUrl, { maxRetriesPerRequest: 3 }), 'rate-limits', logger);
+      }
       workSignal = await createWorkSignal(database, logger);
       const signal = workSignal;
       outbox = new OutboxRelay(database.prisma, pubsub.pubsub, logger);

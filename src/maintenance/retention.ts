@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { type Query, runExclusive } from './exclusive.js';
+import { Periodic } from './periodic.js';
 
 /** pg_try_advisory_lock key of the retention pass (the migration lock uses 72707370). */
 export const RETENTION_LOCK_KEY = 72707371;
@@ -72,36 +73,23 @@ export function retentionIntervalMs(retentionMs: number): number {
 }
 
 export class RetentionJob {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly periodic: Periodic;
   /** Passes run and passes skipped because another instance held the lock (for tests and logs). */
   readonly stats = { passes: 0, skipped: 0 };
 
   constructor(
     private readonly deps: { config: Pick<Config, 'retentionMs'>; logger: Logger; database: Database },
-  ) {}
+  ) {
+    this.periodic = new Periodic({ intervalMs: retentionIntervalMs(deps.config.retentionMs), logger: deps.logger, what: 'retention pass', pass: () => this.runOnce() });
+  }
 
   /** Runs even with retention 0 (events kept): rate-limit and outbox leftovers still go. */
   start(): void {
-    this.schedule();
+    this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopping) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .then(() => undefined)
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'retention pass failed; trying again at the next interval'))
-        .finally(() => this.schedule());
-    }, retentionIntervalMs(this.deps.config.retentionMs));
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass, unless another instance is running one (then null). */
@@ -125,17 +113,17 @@ export class RetentionJob {
       counts.events += row?.events ?? 0;
       counts.deliveries += row?.deliveries ?? 0;
       counts.attempts += row?.attempts ?? 0;
-      if ((row?.events ?? 0) < BATCH || this.stopping) break;
+      if ((row?.events ?? 0) < BATCH || this.periodic.stopping) break;
     }
     for (;;) {
       const [row] = await query<{ n: number }>(SQL.rateLimits, [RATE_LIMIT_WINDOW_SECONDS, BATCH]);
       counts.rateLimits += row?.n ?? 0;
-      if ((row?.n ?? 0) < BATCH || this.stopping) break;
+      if ((row?.n ?? 0) < BATCH || this.periodic.stopping) break;
     }
     for (;;) {
       const [row] = await query<{ n: number }>(SQL.outbox, [OUTBOX_STALE_SECONDS, BATCH]);
       counts.outboxRows += row?.n ?? 0;
-      if ((row?.n ?? 0) < BATCH || this.stopping) break;
+      if ((row?.n ?? 0) < BATCH || this.periodic.stopping) break;
     }
     const removed = Object.values(counts).some((n) => n > 0);
     this.deps.logger[removed ? 'info' : 'debug']({ ...counts, ms: Date.now() - started }, 'retention pass done');

@@ -9,6 +9,7 @@ import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { OperationalFact } from '../pubsub.js';
 import { runExclusive } from './exclusive.js';
+import { Periodic } from './periodic.js';
 
 /** pg_try_advisory_lock key of the sweep (migrations use 72707370, retention 72707371). */
 export const RETIREMENT_LOCK_KEY = 72707372;
@@ -39,9 +40,7 @@ export function retirementIntervalMs(disableAfterMs: number): number {
 }
 
 export class RetirementSweep {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly periodic: Periodic;
 
   constructor(
     private readonly deps: {
@@ -51,28 +50,17 @@ export class RetirementSweep {
       /** The app stores these as hookyard.endpoint.disabled events (a callback: no domain import here). */
       onOperational: (facts: OperationalFact[]) => Promise<void>;
     },
-  ) {}
+  ) {
+    this.periodic = new Periodic({ intervalMs: retirementIntervalMs(deps.config.disableAfterMs), logger: deps.logger, what: 'retirement sweep', pass: () => this.runOnce() });
+  }
 
   /** Does nothing when HOOKYARD_DISABLE_AFTER is 0. */
   start(): void {
-    if (this.deps.config.disableAfterMs > 0) this.schedule();
+    if (this.deps.config.disableAfterMs > 0) this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
-    await this.running;
-  }
-
-  private schedule(): void {
-    if (this.stopping) return;
-    this.timer = setTimeout(() => {
-      this.running = this.runOnce()
-        .then(() => undefined)
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'retirement sweep failed; trying again at the next interval'))
-        .finally(() => this.schedule());
-    }, retirementIntervalMs(this.deps.config.disableAfterMs));
-    this.timer.unref();
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 
   /** One pass: the endpoints it disabled, or null when another instance is running one. */
@@ -84,7 +72,7 @@ export class RetirementSweep {
         for (const r of rows) {
           out.push({ tenantId: r.tenantId, type: 'hookyard.endpoint.disabled', endpointId: r.id, data: { endpointId: r.id, reason: r.disabledReason }, occurredAt: r.occurredAt });
         }
-        if (rows.length < BATCH || this.stopping) return out;
+        if (rows.length < BATCH || this.periodic.stopping) return out;
       }
     });
     if (facts && facts.length > 0) {
