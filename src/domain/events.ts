@@ -282,8 +282,9 @@ async function storeEvents(
     return { eventId: event.id, deliveryIds: [], duplicate: true, event };
   });
 
-  const stored = results.filter((r) => !r.duplicate);
-  if (stored.length > 0) services.metrics.eventsIngested(stored.length);
+  // Hookyard's own hookyard.* events are not ingested from clients: the counter stays a client figure.
+  const ingested = results.filter((r) => !r.duplicate && !r.event.eventType.toLowerCase().startsWith(RESERVED_PREFIX)).length;
+  if (ingested > 0) services.metrics.eventsIngested(ingested);
   announcePending(services, tenantId, options.test ? 'test' : 'event', created, dl.delays);
   return results;
 }
