@@ -1,5 +1,5 @@
 // The bench's side of Hookyard's one GraphQL client (src/client/graphql.ts), shared by bench/run.ts,
-// bench/fairness.ts, bench/soak.ts and bench/subscriptions.ts.
+// bench/fairness.ts, bench/soak.ts, bench/memory.ts and bench/subscriptions.ts.
 import { graphqlClient, type GraphQLClient } from '../src/client/graphql.js';
 import type { CreateEndpointInput } from '../src/generated/gql/graphql.js';
 import { BenchCreateEndpoint } from './operations.js';

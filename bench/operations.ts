@@ -1,5 +1,5 @@
 // The GraphQL operations the bench sends (typed by codegen.ts into src/generated/gql), declared once
-// for bench/run.ts, bench/fairness.ts, bench/soak.ts, bench/subscriptions.ts and bench/subClients.ts.
+// for bench/run.ts, bench/fairness.ts, bench/soak.ts, bench/memory.ts, bench/subscriptions.ts and bench/subClients.ts.
 // bench/floor.ts (the bare Yoga + pg peer) answers BenchSendEvent too: its schema has the same
 // mutation, so both servers of the sendEvent ratio get the very same request.
 import { graphql } from '../src/generated/gql/gql.js';
