@@ -10,12 +10,10 @@ import { newId } from '../src/ids.js';
 import { benchClient, createEndpoint } from './client.js';
 import { BenchSendEventCount } from './operations.js';
 import { createBenchDatabase, startHookyard } from './procs.js';
+import { median, round, sleep } from './stats.js';
 
 type Log = (...args: unknown[]) => void;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Answers at once, or after 200 ms under /slow/; tells when a path first got a request. */
 async function receiver() {

@@ -8,6 +8,7 @@ import { graphqlClient } from '../src/client/graphql.js';
 import { createEndpoint } from './client.js';
 import { BenchSendEvents } from './operations.js';
 import { createBenchDatabase, spawnNode, startReceiverProc } from './procs.js';
+import { median, sleep } from './stats.js';
 
 const ROUNDS = Number(process.env.MEM_ROUNDS ?? 3);
 // Builds to compare in the same run, `dir:label,…` (e.g. a `node scripts/build.mjs --out DIR` of the commit before).
@@ -32,9 +33,7 @@ const VARIANTS = ([
   { name: 'bin/hookyard.js start (production flags)', nodeArgs: [], env: { MEM_VIA_BIN: '1' } },
 ] as Variant[]).filter((v) => !process.env.MEM_ONLY || process.env.MEM_ONLY.split(',').some((o) => v.name.includes(o)));
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
   const db = await createBenchDatabase('hy_mem', 'mem');

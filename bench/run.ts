@@ -16,6 +16,7 @@ import { benchIssue15 } from './fairness.js';
 import { benchClient, createEndpoint } from './client.js';
 import type { DeliveryFilter } from '../src/generated/gql/graphql.js';
 import { BenchBulkReplay, BenchDeliveries, BenchDeliveryIds, BenchSendEvent, BenchSendEventCount, BenchSendEventId, BenchSendEvents } from './operations.js';
+import { median, round, sleep } from './stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=ceiling,dispatch runs just those (the table is then not rewritten). */
@@ -40,13 +41,10 @@ const N = {
 };
 
 const log = (...args: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
 const cpuMs = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

@@ -22,6 +22,7 @@ import { subscribe, subscriptionClient, subscriptionUrl } from '../src/client/gr
 import { benchClient, createEndpoint } from './client.js';
 import { BenchFinalStatuses, BenchSendEventCount } from './operations.js';
 import { createBenchDatabase, ROOT, startHookyard, startReceiverProc } from './procs.js';
+import { sleep } from './stats.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 0);
 const RATE = Number(process.env.SOAK_RATE ?? 40);
@@ -36,7 +37,6 @@ const SAMPLE_S = Number(process.env.SOAK_SAMPLE_SECONDS ?? 10);
 const REDIS_URL = process.env.HOOKYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = 64;
 const log = (...a: unknown[]) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}]`, ...a);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number | undefined) => {
   try {
     return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 102.4) / 10;

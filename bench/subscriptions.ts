@@ -7,6 +7,7 @@ import type { GraphQLClient } from '../src/client/graphql.js';
 import { createEndpoint } from './client.js';
 import { BenchSendEventCount } from './operations.js';
 import { spawnTs } from './procs.js';
+import { sleep } from './stats.js';
 
 export interface SubscriptionBench {
   subscribers: number;
@@ -30,7 +31,6 @@ interface Deps {
   receiverUrl: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** hookyard_graphql_subscribers from the instance's /metrics. */
 async function listening(url: string): Promise<number> {
