@@ -16,6 +16,7 @@ import { migrate } from '../src/db/migrate.js';
 import * as store from '../src/dispatcher/store.js';
 import { createLogger } from '../src/logger.js';
 import { startHookyard, startReceiverProc } from './procs.js';
+import { median, round, sleep } from './stats.js';
 
 const SIZES = (process.env.ARCHIVE_SIZES ?? '0,1000000').split(',').map(Number);
 const DISPATCH = Number(process.env.ARCHIVE_DISPATCH ?? 10_000);
@@ -26,9 +27,6 @@ const ENDPOINTS = 10;
 const ADMIN_URL = process.env.HOOKYARD_TEST_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const log = (...args: unknown[]) => console.log(`[archive ${new Date().toISOString().slice(11, 19)}]`, ...args);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const logger = createLogger('warn');
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {

@@ -7,13 +7,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiKey } from '../src/auth/apiKeys.js';
 import { newId } from '../src/ids.js';
+import { benchClient, createEndpoint } from './client.js';
+import { BenchSendEventCount } from './operations.js';
 import { createBenchDatabase, startHookyard } from './procs.js';
+import { median, round, sleep } from './stats.js';
 
 type Log = (...args: unknown[]) => void;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Answers at once, or after 200 ms under /slow/; tells when a path first got a request. */
 async function receiver() {
@@ -50,19 +50,9 @@ async function setup(prefix: string) {
   const other = await createApiKey(db.prisma, 'tenant-b');
   const rx = await receiver();
   const hy = await startHookyard({ DATABASE_URL: db.databaseUrl, LOG_LEVEL: 'info', HOOKYARD_DISPATCH_CONCURRENCY: '64', HOOKYARD_ENDPOINT_CONCURRENCY: '16' });
-  const gql = async (query: string, variables: Record<string, unknown>, key = db.key) => {
-    const res = await fetch(`${hy.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as { data?: any; errors?: unknown[] };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
-  const endpoint = async (path: string, input: Record<string, unknown> = {}, key = db.key) =>
-    (await gql('mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { endpoint { id } } }', { i: { url: `${rx.url}${path}`, eventTypes: [path.split('/')[2]], ...input } }, key))
-      .createEndpoint.endpoint.id as string;
+  const api = benchClient(hy.url, db.key);
+  const endpoint = (path: string, input: { fifo?: boolean } = {}, key = db.key) =>
+    createEndpoint(api, { url: `${rx.url}${path}`, eventTypes: [path.split('/')[2]!], ...input }, key);
   /** `count` due first attempts of one stored event over `endpointIds`, in creation order. */
   const backlog = async (endpointIds: string[], count: number) => {
     const run = newId('event').slice(4);
@@ -76,7 +66,7 @@ async function setup(prefix: string) {
       run, tenantId, endpointIds, `evt_${run}`, count);
   };
   return {
-    db, other, rx, hy, gql, endpoint, backlog,
+    db, other, rx, hy, api, endpoint, backlog,
     async close() {
       await hy.kill();
       await rx.close();
@@ -103,7 +93,7 @@ async function benchFifo(s: Setup, quick: boolean, log: Log) {
   log(`fifo: ${n} due to one FIFO endpoint, then ${n} to one plain endpoint (receiver answers at once)`);
   {
     // From the first arrival to the last: rows inserted with SQL wait for the next poll to start.
-    const drain = async (path: string, input: Record<string, unknown>, label: string) => {
+    const drain = async (path: string, input: { fifo?: boolean }, label: string) => {
       const endpointId = await s.endpoint(path, input);
       await s.backlog([endpointId], n);
       while ((await s.db.prisma.delivery.count({ where: { endpointId, status: 'DELIVERED' } })) < n) await sleep(20);
@@ -145,7 +135,7 @@ async function benchFairness(s: Setup, quick: boolean, log: Log) {
       while (performance.now() < until) {
         const arrived = s.rx.arrival(quiet);
         const sentAt = Date.now();
-        await s.gql('mutation($i: SendEventInput!) { sendEvent(input: $i) { deliveriesCreated } }', { i: { eventType: sc.name, payload: { at: sentAt } } }, key);
+        await s.api.request(BenchSendEventCount, { input: { eventType: sc.name, payload: { at: sentAt } } }, { apiKey: key });
         latencies.push((await arrived) - sentAt);
         await sleep(250);
       }

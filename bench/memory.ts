@@ -4,7 +4,11 @@
 // Each process preloads bench/memprobe.mjs, which prints process.memoryUsage(), V8 heap spaces and
 // the loaded scripts by package once the RSS has been read. Needs `npm run build` first.
 import { readFileSync } from 'node:fs';
+import { graphqlClient } from '../src/client/graphql.js';
+import { createEndpoint } from './client.js';
+import { BenchSendEvents } from './operations.js';
 import { createBenchDatabase, spawnNode, startReceiverProc } from './procs.js';
+import { median, sleep } from './stats.js';
 
 const ROUNDS = Number(process.env.MEM_ROUNDS ?? 3);
 // Builds to compare in the same run, `dir:label,…` (e.g. a `node scripts/build.mjs --out DIR` of the commit before).
@@ -29,9 +33,7 @@ const VARIANTS = ([
   { name: 'bin/hookyard.js start (production flags)', nodeArgs: [], env: { MEM_VIA_BIN: '1' } },
 ] as Variant[]).filter((v) => !process.env.MEM_ONLY || process.env.MEM_ONLY.split(',').some((o) => v.name.includes(o)));
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main() {
   const db = await createBenchDatabase('hy_mem', 'mem');
@@ -49,10 +51,10 @@ async function main() {
           ? ['--import', './bench/memprobe.mjs', 'bin/hookyard.js', 'serve']
           : [...v.nodeArgs, '--import', './bench/memprobe.mjs', `${dist.dir}/src/main.js`, 'serve'];
         const p = await spawnNode(argv, env, (l) => l.includes('"hookyard started"'));
-        const base = (JSON.parse(p.readyLine) as { url: string }).url;
+        const api = graphqlClient({ url: (JSON.parse(p.readyLine) as { url: string }).url, apiKey: db.key });
         for (const query of ['{ endpoints(first: 10) { edges { node { id url } } } }', '{ deliveries(first: 10) { edges { node { id status } } } }', '{ apiKeys(first: 5) { edges { node { id name } } } }', '{ endpoints(first: 1) { totalCount } }', '{ deliveries(first: 1) { edges { cursor } } }']) {
-          const res = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${db.key}` }, body: JSON.stringify({ query }) });
-          await res.text();
+          // Warm-up only: answers, errors included, are not looked at.
+          await api.execute(query);
         }
         await sleep(SETTLE_MS);
         const rss = rssMb(p.proc.pid!);
@@ -86,12 +88,8 @@ async function dispatch(db: Awaited<ReturnType<typeof createBenchDatabase>>) {
   const ready = (l: string) => l.includes('"hookyard started"');
   const api = await spawnNode([`${DISTS[0]!.dir}/src/main.js`, 'serve'], { ...base, HOOKYARD_ROLE: 'api' }, ready);
   const url = (JSON.parse(api.readyLine) as { url: string }).url;
-  const gql = async (query: string, variables: Record<string, unknown>) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${db.key}` }, body: JSON.stringify({ query, variables }) });
-    const body = (await res.json()) as { errors?: unknown };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-  };
-  await gql('mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { endpoint { id } } }', { i: { url: `${receiver.url}/mem` } });
+  const client = graphqlClient({ url, apiKey: db.key });
+  await createEndpoint(client, { url: `${receiver.url}/mem` });
   const results = new Map<string, { peak: number[]; rate: number[] }>();
   try {
     for (let round = 0; round < ROUNDS; round++) {
@@ -99,8 +97,8 @@ async function dispatch(db: Awaited<ReturnType<typeof createBenchDatabase>>) {
         const name = DISTS.length > 1 ? `${dist.label}, ${v.name}` : v.name;
         // Seeded while no dispatcher runs: the one measured starts with all of them pending.
         for (let i = 0; i < DELIVERIES; i += 100) {
-          await gql('mutation($i: [SendEventInput!]!) { sendEvents(inputs: $i) { results { event { id } } } }', {
-            i: Array.from({ length: Math.min(100, DELIVERIES - i) }, (_, k) => ({ eventType: 'mem.x', payload: { i: i + k, pad: 'x'.repeat(200) } })),
+          await client.request(BenchSendEvents, {
+            inputs: Array.from({ length: Math.min(100, DELIVERIES - i) }, (_, k) => ({ eventType: 'mem.x', payload: { i: i + k, pad: 'x'.repeat(200) } })),
           });
         }
         await receiver.reset();

@@ -13,6 +13,10 @@ import { subscriptionBench } from './subscriptions.js';
 import { MAX_RESPONSE_BODY } from '../src/dispatcher/send.js';
 import { undiciFetch, type TransportInit } from '../src/dispatcher/transport.js';
 import { benchIssue15 } from './fairness.js';
+import { benchClient, createEndpoint } from './client.js';
+import type { DeliveryFilter } from '../src/generated/gql/graphql.js';
+import { BenchBulkReplay, BenchDeliveries, BenchDeliveryIds, BenchSendEvent, BenchSendEventCount, BenchSendEventId, BenchSendEvents } from './operations.js';
+import { median, round, sleep } from './stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 /** BENCH_ONLY=ceiling,dispatch runs just those (the table is then not rewritten). */
@@ -37,13 +41,10 @@ const N = {
 };
 
 const log = (...args: unknown[]) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...args);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** CPU time (user + system) a process has used so far, in ms, from /proc (clock ticks of 10 ms). */
 const cpuMs = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -83,24 +84,11 @@ async function main() {
   const procs: { kill(s?: NodeJS.Signals): Promise<void> }[] = [receiver];
   const common = { DATABASE_URL, LOG_LEVEL: 'info', HOOKYARD_DISPATCH_CONCURRENCY: String(CONCURRENCY), HOOKYARD_ENDPOINT_CONCURRENCY: String(CONCURRENCY) };
 
-  const gql = async (base: string, query: string, variables: Record<string, unknown> = {}) => {
-    const res = await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = (await res.json()) as { data?: any; errors?: unknown[] };
-    if (body.errors) throw new Error(JSON.stringify(body.errors));
-    return body.data;
-  };
+  const client = (base: string) => benchClient(base, key);
   const endpoints = async (base: string, n: number, eventType: string, path = '/') => {
+    const api = client(base);
     const ids: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const d = await gql(base, 'mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { endpoint { id } } }', {
-        i: { url: `${receiver.url}${path}${i}`, eventTypes: [eventType] },
-      });
-      ids.push(d.createEndpoint.endpoint.id);
-    }
+    for (let i = 0; i < n; i++) ids.push(await createEndpoint(api, { url: `${receiver.url}${path}${i}`, eventTypes: [eventType] }));
     return ids;
   };
   const seedDeliveries = async (endpointIds: string[], perEndpoint: number, status: string, eventType: string) => {
@@ -174,13 +162,15 @@ async function main() {
       const floor = await spawnTs('bench/floor.ts', [], { DATABASE_URL, FLOOR_TENANT_ID: tenantId, FLOOR_ENDPOINTS: eps.join(',') }, (l) => l.startsWith('{"port"'));
       procs.push(floor);
       const floorUrl = `http://127.0.0.1:${(JSON.parse(floor.readyLine) as { port: number }).port}`;
-      const mutation = 'mutation($i: SendEventInput!) { sendEvent(input: $i) { event { id eventType } deliveriesCreated } }';
+      // The load generator goes through the typed client too: it is the same fetch POST of the same
+      // JSON a hand-written loop sends, and both servers get it, so the ratio measures the servers.
       const measure = async (base: string, pid: number) => {
+        const api = client(base);
         let n = 0;
         const cpu0 = cpuMs(pid);
         const t0 = performance.now();
         const perSecond = await loop(N.sendEventSeconds, N.sendEventInFlight, async () => {
-          const d = await gql(base, mutation, { i: { eventType: 'floor.x', payload: { n: n++, s: 'x'.repeat(200) } } });
+          const d = await api.request(BenchSendEvent, { input: { eventType: 'floor.x', payload: { n: n++, s: 'x'.repeat(200) } } });
           if (d.sendEvent.deliveriesCreated !== 5) throw new Error(`sendEvent created ${d.sendEvent.deliveriesCreated} deliveries, not 5`);
         });
         const elapsed = performance.now() - t0;
@@ -212,11 +202,11 @@ async function main() {
       const hy = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' });
       procs.push(hy);
       const eps = await endpoints(hy.url, 5, 'batch.x', '/batch/');
-      const mutation = 'mutation($i: [SendEventInput!]!) { sendEvents(inputs: $i) { results { deliveriesCreated error { code } } } }';
+      const api = client(hy.url);
       let n = 0;
       const call = async () => {
-        const d = await gql(hy.url, mutation, { i: Array.from({ length: 100 }, () => ({ eventType: 'batch.x', payload: { n: n++, s: 'x'.repeat(200) } })) });
-        const created = d.sendEvents.results.reduce((sum: number, r: { deliveriesCreated: number }) => sum + r.deliveriesCreated, 0);
+        const d = await api.request(BenchSendEvents, { inputs: Array.from({ length: 100 }, () => ({ eventType: 'batch.x', payload: { n: n++, s: 'x'.repeat(200) } })) });
+        const created = d.sendEvents.results.reduce((sum, r) => sum + (r.deliveriesCreated ?? 0), 0);
         if (created !== 500) throw new Error(`sendEvents created ${created} deliveries, not 500`);
       };
       await loop(N.ingestSeconds, 4, call); // warm-up
@@ -299,12 +289,13 @@ async function main() {
     const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher' }, latProfile);
     procs.push(dispatcher);
     const eventType = `lat.${eventsPerSecond}`;
+    const apiClient = client(api.url);
     await endpoints(api.url, 5, eventType, `/lat${eventsPerSecond}/`);
     // Fresh processes answer their first second slowly (JIT, connection pools, first plans): warm
     // them up at the same rate, unmeasured, and measure the steady state.
     const warmup = Math.min(eventsPerSecond * 2, 100);
     for (let i = 0; i < warmup; i++) {
-      await gql(api.url, 'mutation($i: SendEventInput!) { sendEvent(input: $i) { event { id } } }', { i: { eventType, payload: { warmup: i } } });
+      await apiClient.request(BenchSendEventId, { input: { eventType, payload: { warmup: i } } });
       await sleep(1000 / eventsPerSecond);
     }
     for (let waited = 0; waited < 30_000 && (await receiver.count()) < warmup * 5; waited += 100) await sleep(100);
@@ -321,7 +312,7 @@ async function main() {
       if (wait > 0) await sleep(wait);
       const t = Date.now();
       inflight.push(
-        gql(api.url, 'mutation($i: SendEventInput!) { sendEvent(input: $i) { event { id } } }', { i: { eventType, payload: { i } } }).then((d) => {
+        apiClient.request(BenchSendEventId, { input: { eventType, payload: { i } } }).then((d) => {
           sentAt.set(d.sendEvent.event.id, t);
         }),
       );
@@ -355,10 +346,11 @@ async function main() {
     const ingestApi = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' });
     procs.push(ingestApi);
     const fanEps = await endpoints(ingestApi.url, 100, 'fan.out', '/fan/');
+    const ingestClient = client(ingestApi.url);
     const ingestRates: number[] = [];
     for (let r = 0; r < N.repeats; r++) {
       const events = await loop(N.ingestSeconds, 4, async () => {
-        await gql(ingestApi.url, 'mutation($i: SendEventInput!) { sendEvent(input: $i) { deliveriesCreated } }', { i: { eventType: 'fan.out', payload: { r } } });
+        await ingestClient.request(BenchSendEventCount, { input: { eventType: 'fan.out', payload: { r } } });
       });
       ingestRates.push(events * 100);
     }
@@ -374,9 +366,10 @@ async function main() {
     const subProfile = process.env.BENCH_PROFILE && ONLY?.has('subscriptions') ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     const subServer = await startHookyard({ ...common, HOOKYARD_ROLE: 'all' }, subProfile);
     procs.push(subServer);
+    const subClient = client(subServer.url);
     if (want('subscriptions')) {
     log(`subscriptions: ${N.subscribers} graphql-ws subscribers in their own process (bench/subscriptions.ts)`);
-    const sub = await subscriptionBench({ url: subServer.url, key, gql: (q, v) => gql(subServer.url, q, v), receiverUrl: receiver.url }, N.subscribers, Math.ceil(N.subscriptionChanges / 3));
+    const sub = await subscriptionBench({ url: subServer.url, key, api: subClient, receiverUrl: receiver.url }, N.subscribers, Math.ceil(N.subscriptionChanges / 3));
     results.subscriptions = { ...sub, rssMb: rssMb(subServer.proc.pid!) };
     log(results.subscriptions);
     }
@@ -392,7 +385,7 @@ async function main() {
     await prisma.$executeRawUnsafe('VACUUM ANALYZE "Delivery"');
     await prisma.$executeRawUnsafe('VACUUM ANALYZE "Event"');
     log(`seeded in ${round((Date.now() - seedStart) / 1000)}s`);
-    const filters = [
+    const filters: DeliveryFilter[] = [
       { endpointId: qEps[3], status: ['FAILED'] },
       { endpointId: qEps[5], eventType: 'rows.x', createdAfter: new Date(Date.now() - 86400_000).toISOString() },
       { status: ['FAILED', 'PENDING'] },
@@ -400,13 +393,11 @@ async function main() {
     const qTimes: number[] = [];
     const perShape: number[][] = filters.map(() => []);
     for (let i = 0; i < 30; i++) {
-      await gql(subServer.url, 'query($f: DeliveryFilter) { deliveries(filter: $f, first: 50) { edges { node { id } } } }', { f: filters[i % filters.length] });
+      await subClient.request(BenchDeliveryIds, { filter: filters[i % filters.length] });
     }
     for (let i = 0; i < N.queries; i++) {
       const t = performance.now();
-      await gql(subServer.url, 'query($f: DeliveryFilter) { deliveries(filter: $f, first: 50) { edges { node { id status eventType createdAt } } pageInfo { endCursor hasNextPage } } }', {
-        f: filters[i % filters.length],
-      });
+      await subClient.request(BenchDeliveries, { filter: filters[i % filters.length] });
       qTimes.push(performance.now() - t);
       perShape[i % filters.length]!.push(performance.now() - t);
     }
@@ -427,7 +418,7 @@ async function main() {
     await seedDeliveries(bulkEps, 1000, 'FAILED', 'bulk.x');
     for (const ep of bulkEps) {
       const t = performance.now();
-      const d = await gql(subServer.url, 'mutation($i: BulkReplayDeliveriesInput!) { bulkReplayDeliveries(input: $i) { enqueued capped } }', { i: { endpointId: ep } });
+      const d = await subClient.request(BenchBulkReplay, { input: { endpointId: ep } });
       bulkTimes.push(performance.now() - t);
       if (d.bulkReplayDeliveries.enqueued !== 1000) throw new Error('bulk replay enqueued the wrong count');
     }
@@ -446,7 +437,7 @@ async function main() {
       const due = soakStart + k * 10;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      void gql(subServer.url, 'mutation($i: SendEventInput!) { sendEvent(input: $i) { deliveriesCreated } }', { i: { eventType: 'soak.x', payload: { k } } }).catch(() => {});
+      void subClient.request(BenchSendEventCount, { input: { eventType: 'soak.x', payload: { k } } }).catch(() => {});
       if (k % 1000 === 0) rss.push(rssMb(subServer.proc.pid!));
       k++;
     }

@@ -16,10 +16,13 @@
 // the live rows plus those copies, and a deleted delivery that was not final is reported as lost.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
+import { subscribe, subscriptionClient, subscriptionUrl } from '../src/client/graphql.js';
+import { benchClient, createEndpoint } from './client.js';
+import { BenchFinalStatuses, BenchSendEventCount } from './operations.js';
 import { createBenchDatabase, ROOT, startHookyard, startReceiverProc } from './procs.js';
+import { sleep } from './stats.js';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 0);
 const RATE = Number(process.env.SOAK_RATE ?? 40);
@@ -34,7 +37,6 @@ const SAMPLE_S = Number(process.env.SOAK_SAMPLE_SECONDS ?? 10);
 const REDIS_URL = process.env.HOOKYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = 64;
 const log = (...a: unknown[]) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}]`, ...a);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid: number | undefined) => {
   try {
     return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 102.4) / 10;
@@ -102,25 +104,16 @@ async function main(): Promise<number> {
   })();
   let failed = 1;
   try {
-    const gql = async (base: string, query: string, variables: Record<string, unknown>) => {
-      const res = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-        body: JSON.stringify({ query, variables }),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const body = (await res.json()) as { data?: any; errors?: unknown[] };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data;
-    };
-    await gql(b.url, 'mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { endpoint { id } } }', { i: { url: `${receiver.url}/soak` } });
+    const bApi = benchClient(b.url, key);
+    await createEndpoint(bApi, { url: `${receiver.url}/soak` });
 
     // A subscriber on B sees final statuses, whichever instance made them (through Redis).
-    const sub = createClient({ url: `${b.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${key}` } });
-    sub.subscribe(
-      { query: 'subscription { deliveryStatusChanged(statuses: [DELIVERED, FAILED]) { deliveryId status } }' },
-      { next: (v: any) => finals.set(v.data.deliveryStatusChanged.deliveryId, v.data.deliveryStatusChanged.status), error: (e) => log('subscriber error', e), complete: () => {} },
-    );
+    const sub = subscriptionClient({ url: subscriptionUrl(bApi.url), webSocketImpl: WebSocket, apiKey: key });
+    subscribe(sub, BenchFinalStatuses, {}, {
+      next: (v) => finals.set(v.data!.deliveryStatusChanged.deliveryId, v.data!.deliveryStatusChanged.status),
+      error: (e) => log('subscriber error', e),
+      complete: () => {},
+    });
     await sleep(500);
 
     log(`sending ${EVENTS} events through both instances${SECONDS > 0 ? ` at ${RATE}/s for ${SECONDS}s` : ''}; A is killed halfway; retention ${RETENTION}, poison ${POISON}${BUILT ? `, built (${BUILT})` : ''}${SPLIT ? ', B split' : ''}`);
@@ -149,9 +142,12 @@ async function main(): Promise<number> {
             // The idempotency key makes a retry after a dropped connection safe.
             const base = bases()[(i + worker + tries) % 2]!;
             try {
-              await gql(base, 'mutation($i: SendEventInput!) { sendEvent(input: $i) { deliveriesCreated } }', {
-                i: { eventType: 'soak.event', payload: { i }, idempotencyKey: `soak-${i}` },
-              });
+              // A client per call: A's URL changes when it is restarted.
+              await benchClient(base, key).request(
+                BenchSendEventCount,
+                { input: { eventType: 'soak.event', payload: { i }, idempotencyKey: `soak-${i}` } },
+                { signal: AbortSignal.timeout(10_000) },
+              );
               accepted++;
               break;
             } catch (err) {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { newId } from '../src/ids.js';
 import { createBenchDatabase } from './procs.js';
+import { median } from './stats.js';
 
 const source = readFileSync(new URL('../src/domain/events.ts', import.meta.url), 'utf8');
 const sql = source.slice(source.indexOf('`WITH ev AS (') + 1, source.indexOf('AS found`') + 'AS found'.length);
@@ -43,7 +44,6 @@ await cpuMsPerCall(paths.prisma, 500);
 await cpuMsPerCall(paths.pg, 500);
 const runs = { prisma: [] as number[], pg: [] as number[] };
 for (let r = 0; r < 5; r++) for (const k of ['prisma', 'pg'] as const) runs[k].push(Number((await cpuMsPerCall(paths[k], 1000)).toFixed(3)));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(JSON.stringify({ cpuMsPerCall: { prisma: median(runs.prisma), pg: median(runs.pg) }, runs }));
 await db.close();
 await bench.drop();

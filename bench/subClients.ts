@@ -2,8 +2,9 @@
 // CPU is not the clients'). argv: url key endpointId subscribers expectedPushes deadlineMs.
 // Prints {"connected":n} once every socket is acknowledged, then one summary line and exits when
 // every expected push arrived or the deadline passed.
-import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { subscribe, subscriptionClient } from '../src/client/graphql.js';
+import { BenchEndpointStatus } from './operations.js';
 
 const [url, key, endpointId, n, expected, deadlineMs] = process.argv.slice(2);
 const subscribers = Number(n);
@@ -11,12 +12,11 @@ const lags: number[] = [];
 const byStatus: Record<string, number[]> = {};
 let connected = 0;
 let errors = 0;
-const query = `subscription { deliveryStatusChanged(endpointId: "${endpointId}") { occurredAt status delivery { id status attemptCount } } }`;
 const clients = Array.from({ length: subscribers }, () =>
-  createClient({
+  subscriptionClient({
     url: url!,
     webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${key}` },
+    apiKey: key,
     retryAttempts: 0,
     on: {
       connected: () => {
@@ -28,8 +28,10 @@ const clients = Array.from({ length: subscribers }, () =>
 let finish: () => void;
 const done = new Promise<void>((r) => (finish = r));
 for (const c of clients) {
-  c.subscribe<{ deliveryStatusChanged: { occurredAt: string; status: string } }>(
-    { query },
+  subscribe(
+    c,
+    BenchEndpointStatus,
+    { endpointId: endpointId! },
     {
       next: (v) => {
         const lag = Date.now() - Date.parse(v.data!.deliveryStatusChanged.occurredAt);

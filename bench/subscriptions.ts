@@ -3,7 +3,11 @@
 // makes three changes (PENDING, SENDING, DELIVERED) pushed to every subscriber: reported are the
 // pushes delivered of those expected and the push lag (change's occurredAt → client), p50/p99.
 // Run alone: node --import tsx bench/subscriptions.ts [subscribers] [events]
+import type { GraphQLClient } from '../src/client/graphql.js';
+import { createEndpoint } from './client.js';
+import { BenchSendEventCount } from './operations.js';
 import { spawnTs } from './procs.js';
+import { sleep } from './stats.js';
 
 export interface SubscriptionBench {
   subscribers: number;
@@ -22,12 +26,11 @@ interface Deps {
   /** The Hookyard instance's base URL. */
   url: string;
   key: string;
-  /** POSTs a GraphQL operation to the instance and returns data. */
-  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
+  /** A client of the instance (bench/client.ts). */
+  api: GraphQLClient;
   receiverUrl: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** hookyard_graphql_subscribers from the instance's /metrics. */
 async function listening(url: string): Promise<number> {
@@ -36,10 +39,7 @@ async function listening(url: string): Promise<number> {
 }
 
 export async function subscriptionBench(deps: Deps, subscribers: number, events: number, gapMs = 50): Promise<SubscriptionBench> {
-  const ep = await deps.gql('mutation($i: CreateEndpointInput!) { createEndpoint(input: $i) { endpoint { id } } }', {
-    i: { url: `${deps.receiverUrl}/sub/0`, eventTypes: ['sub.x'] },
-  });
-  const endpointId = ep.createEndpoint.endpoint.id as string;
+  const endpointId = await createEndpoint(deps.api, { url: `${deps.receiverUrl}/sub/0`, eventTypes: ['sub.x'] });
   const expected = events * 3 * subscribers;
   const clients = await spawnTs(
     'bench/subClients.ts',
@@ -57,7 +57,7 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
       await sleep(100);
     }
     for (let i = 0; i < events; i++) {
-      await deps.gql('mutation($i: SendEventInput!) { sendEvent(input: $i) { deliveriesCreated } }', { i: { eventType: 'sub.x', payload: { i } } });
+      await deps.api.request(BenchSendEventCount, { input: { eventType: 'sub.x', payload: { i } } });
       await sleep(gapMs);
     }
     // Every event is in: the clients give the rest of the pushes until their deadline.
@@ -74,6 +74,7 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { createBenchDatabase, startHookyard, startReceiverProc } = await import('./procs.js');
+  const { benchClient } = await import('./client.js');
   const subscribers = Number(process.argv[2] ?? 1000);
   const events = Number(process.argv[3] ?? 34);
   const db = await createBenchDatabase('hy_subs', 'bench');
@@ -81,17 +82,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
   const server = await startHookyard({ DATABASE_URL: db.databaseUrl, LOG_LEVEL: 'info', HOOKYARD_ROLE: 'all' }, profile);
   try {
-    const gql = async (query: string, variables: Record<string, unknown> = {}) => {
-      const res = await fetch(`${server.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${db.key}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: any; errors?: unknown[] };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data;
-    };
-    console.log(JSON.stringify(await subscriptionBench({ url: server.url, key: db.key, gql, receiverUrl: receiver.url }, subscribers, events)));
+    const api = benchClient(server.url, db.key);
+    console.log(JSON.stringify(await subscriptionBench({ url: server.url, key: db.key, api, receiverUrl: receiver.url }, subscribers, events)));
   } finally {
     await server.kill();
     await receiver.kill();
