@@ -5,8 +5,15 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const tsx = (script: string, env: Record<string, string>) =>
-  run(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+/** Runs a bench script; a failure carries the end of its output, which says what went wrong. */
+const tsx = async (script: string, env: Record<string, string>) => {
+  try {
+    return await run(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as Error & { stdout?: string; stderr?: string };
+    throw new Error(`${script} failed: ${e.message}\n--- stdout (end)\n${(e.stdout ?? '').slice(-4000)}\n--- stderr (end)\n${(e.stderr ?? '').slice(-4000)}`);
+  }
+};
 
 describe('bench and soak scripts', () => {
   it('npm run bench completes every scenario (BENCH_QUICK)', async () => {
