@@ -54,11 +54,12 @@ export class Recorder {
   }
 
   /**
-   * Queues a decided attempt for the next batched write. A 410's `disableEndpoint` is carried out by
-   * that same statement (store.complete), so the FAILED outcome and the disabling commit together.
+   * Queues a decided attempt for the next batched write. The policy's `disableEndpoint` (410 Gone)
+   * is carried out by that same statement (store.complete), so the FAILED outcome and the
+   * disabling commit together; the statement does not judge response statuses itself.
    */
   record(claimed: store.Claimed, decision: Decision): void {
-    this.enqueue({ claimed, completion: { deliveryId: claimed.id, attemptId: newId('attempt'), ...decision.attempt, status: decision.status, retryInMs: decision.retryInMs } });
+    this.enqueue({ claimed, completion: { deliveryId: claimed.id, attemptId: newId('attempt'), ...decision.attempt, status: decision.status, retryInMs: decision.retryInMs, disableReason: decision.disableEndpoint } });
   }
 
   /** Claimed but never attempted (shut down mid-send): handed back at stop(). */
@@ -150,15 +151,14 @@ export class Recorder {
     const ids = { deliveryId: c.deliveryId, eventId: p.claimed.eventId, endpointId: p.claimed.endpointId, attempt: c.attemptNumber };
     const reason = `outcome could not be stored (SQLSTATE ${store.sqlState(err)}); response body dropped`;
     log.error({ ...ids, err, responseStatus: c.responseStatus }, 'the database refused an outcome; recording it as a failed attempt');
-    // Only the delivery's next state is taken from this decision; a 410 still disables the endpoint
-    // in the statement that writes it (its response status is kept).
+    // Decided again without the body: a 410 still ends FAILED and disables the endpoint.
     const fallback = decide(p.claimed, {
       ok: false, startedAt: c.startedAt, durationMs: c.durationMs ?? 0, responseStatus: c.responseStatus, responseBody: null, retryAfterMs: null, error: reason,
       // A delivery that was to end FAILED (e.g. webhook-retry: none) still does.
       noRetry: c.status === 'FAILED',
     }, config, Math.random());
     try {
-      await this.writeOutcomes([{ claimed: p.claimed, completion: { ...c, ...fallback.attempt, status: fallback.status, retryInMs: fallback.retryInMs } }]);
+      await this.writeOutcomes([{ claimed: p.claimed, completion: { ...c, ...fallback.attempt, status: fallback.status, retryInMs: fallback.retryInMs, disableReason: fallback.disableEndpoint } }]);
       this.dequeue([p]);
       if (fallback.retryInMs !== null) this.deps.onRetryScheduled(fallback.retryInMs);
     } catch (again) {

@@ -173,6 +173,8 @@ export interface Completion {
   status: DeliveryStatus;
   /** Delay before the next attempt; the due time is taken on the database's clock, like `now()` in claims. */
   retryInMs: number | null;
+  /** The policy's verdict that the endpoint is to be disabled (410 Gone), with the reason; written by this statement. */
+  disableReason: string | null;
 }
 
 
@@ -194,7 +196,7 @@ const RECOVERED = `(s.last_ok IS NOT NULL AND e."failingNotified" AND ${LIVE})`;
 // Not while a failing notice awaits its recovery (the batch's success ends that), and once an hour.
 const FAILING = `(s.failed IS NOT NULL AND ${LIVE} AND NOT (e."failingNotified" AND s.last_ok IS NULL)
                   AND (e."failingNotifiedAt" IS NULL OR e."failingNotifiedAt" <= now() - make_interval(secs => $14::float8 / 1000)))`;
-const GONE = `(s.gone AND e.status = 'ACTIVE' AND ${LIVE})`;
+const GONE = `(s.gone_reason IS NOT NULL AND e.status = 'ACTIVE' AND ${LIVE})`;
 const RETIRE = `($13::float8 > 0 AND e.status = 'ACTIVE' AND ${LIVE}
                  AND (${FAILING_SINCE}) < now() - make_interval(secs => $13::float8 / 1000))`;
 
@@ -225,9 +227,9 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
   return db.$queryRawUnsafe<Recorded[]>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::int[],
-                            $8::text[], $9::text[], $10::text[], $11::float8[])
+                            $8::text[], $9::text[], $10::text[], $11::float8[], $15::text[])
          AS t(delivery_id, attempt_id, attempt_number, trigger, started_at, duration_ms, response_status,
-              response_body, error, status, retry_in_ms)
+              response_body, error, status, retry_in_ms, disable_reason)
      ), updated AS (
        UPDATE "Delivery" d
        SET status = CASE WHEN e."deletedAt" IS NOT NULL AND i.status = 'PENDING' THEN 'FAILED' ELSE i.status END::"DeliveryStatus",
@@ -260,23 +262,23 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
        RETURNING id, "tenantId", changes
      ), outcomes AS (
        SELECT u."endpointId" AS endpoint_id, u.id AS delivery_id, u."eventId" AS event_id, u."lastError" AS last_error,
-              i.started_at, i.status = 'DELIVERED' AS ok, u.status = 'FAILED' AS failed, i.response_status = 410 AS gone
+              i.started_at, i.status = 'DELIVERED' AS ok, u.status = 'FAILED' AS failed, i.disable_reason AS gone_reason
        FROM updated u JOIN input i ON i.delivery_id = u.id
      ), last_ok AS (
-       SELECT endpoint_id, max(started_at) FILTER (WHERE ok) AS last_ok, bool_or(gone) AS gone FROM outcomes GROUP BY endpoint_id
+       SELECT endpoint_id, max(started_at) FILTER (WHERE ok) AS last_ok, max(gone_reason) AS gone_reason FROM outcomes GROUP BY endpoint_id
      ), streak AS (
        -- The batch's own order decides: failures after its last success start (or continue) a
        -- streak, and the first delivery ending FAILED after it is the one a failing notice names.
-       SELECT l.endpoint_id, l.last_ok, l.gone,
+       SELECT l.endpoint_id, l.last_ok, l.gone_reason,
               min(o.started_at) FILTER (WHERE NOT o.ok AND (l.last_ok IS NULL OR o.started_at > l.last_ok)) AS first_fail,
               (array_agg(jsonb_build_object('deliveryId', o.delivery_id, 'eventId', o.event_id, 'lastError', o.last_error) ORDER BY o.started_at)
                  FILTER (WHERE o.failed AND (l.last_ok IS NULL OR o.started_at > l.last_ok)))[1] AS failed
        FROM last_ok l JOIN outcomes o ON o.endpoint_id = l.endpoint_id
-       GROUP BY l.endpoint_id, l.last_ok, l.gone
+       GROUP BY l.endpoint_id, l.last_ok, l.gone_reason
      ), locked AS MATERIALIZED (
        -- Read committed: a row another statement changed meanwhile is waited for, and the WHERE and
        -- the columns below are evaluated again on its latest version.
-       SELECT e.id, e."tenantId", s.failed,
+       SELECT e.id, e."tenantId", s.failed, s.gone_reason,
               (${FAILING_SINCE}) AS failing_since,
               ${RECOVERED} AS recovered, ${FAILING} AS failing, ${GONE} AS gone, ${RETIRE} AS retire,
               e."failingNotified" AND s.last_ok IS NULL AS still_notified
@@ -290,7 +292,7 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
            "failingNotified" = l.still_notified OR l.failing,
            "failingNotifiedAt" = CASE WHEN l.failing THEN now() ELSE e."failingNotifiedAt" END,
            status = CASE WHEN l.gone OR l.retire THEN 'DISABLED'::"EndpointStatus" ELSE e.status END,
-           "disabledReason" = CASE WHEN l.gone THEN 'the receiver answered 410 Gone'
+           "disabledReason" = CASE WHEN l.gone THEN l.gone_reason
              WHEN l.retire THEN 'every attempt failed since ' || to_char(l.failing_since AT TIME ZONE 'UTC', ${REASON_TIME})
              ELSE e."disabledReason" END,
            "updatedAt" = CASE WHEN l.gone OR l.retire THEN now() ELSE e."updatedAt" END
@@ -336,6 +338,7 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
     owner,
     disableAfterMs,
     FAILING_NOTICE_INTERVAL_MS,
+    batch.map((c) => c.disableReason),
   );
 }
 

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 const failed = (deliveryId: string): Completion => ({
   deliveryId, attemptId: newId('attempt'), attemptNumber: 1, trigger: 'event', startedAt: new Date(), durationMs: 5,
-  responseStatus: 500, responseBody: null, error: 'HTTP 500', status: 'FAILED', retryInMs: null,
+  responseStatus: 500, responseBody: null, error: 'HTTP 500', status: 'FAILED', retryInMs: null, disableReason: null,
 });
 
 describe('health notices across instances', () => {
