@@ -27,7 +27,7 @@ const N = {
   ceilingSeconds: QUICK ? 1 : 5,
   repeats: QUICK ? 1 : 3,
   dispatch: QUICK ? 500 : 20_000,
-  latencySeconds: QUICK ? 2 : 10,
+  latencySeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? (QUICK ? 2 : 10)),
   latencyEventsPerSecond: Number(process.env.BENCH_LATENCY_EVENTS_PER_SECOND ?? (QUICK ? 20 : 200)),
   latencyBelowEventsPerSecond: QUICK ? 10 : 40,
   ingestSeconds: QUICK ? 1 : 5,
@@ -324,13 +324,33 @@ async function main() {
       if ((await receiver.count()) >= total * 5) break;
       await sleep(200);
     }
-    const lat = (await receiver.stats()).arrivals.filter((a) => sentAt.has(a[1])).map((a) => a[2] - sentAt.get(a[1])!);
+    const arrivals = (await receiver.stats()).arrivals.filter((a) => sentAt.has(a[1]));
+    const lat = arrivals.map((a) => a[2] - sentAt.get(a[1])!);
+    // Where the time went, per delivery (one clock: everything runs on this machine): accept =
+    // the call until the event's row was stamped (Event.createdAt, the database's now()); queue =
+    // from there until the dispatcher started its attempt (DeliveryAttempt.startedAt: NOTIFY, wake,
+    // claim); send = from the attempt's start until the receiver had the whole request.
+    const rows = await prisma.$queryRawUnsafe<{ id: string; created: number; started: number }[]>(
+      `SELECT d.id, (extract(epoch FROM e."createdAt") * 1000)::float8 AS created, (extract(epoch FROM a."startedAt") * 1000)::float8 AS started
+       FROM "Delivery" d JOIN "Event" e ON e.id = d."eventId" JOIN "DeliveryAttempt" a ON a."deliveryId" = d.id AND a."attemptNumber" = 1
+       WHERE d."eventType" = $1`, eventType);
+    const byDelivery = new Map(rows.map((r) => [r.id, r]));
+    const parts = { accept: [] as number[], queue: [] as number[], send: [] as number[] };
+    for (const [deliveryId, eventId, at] of arrivals) {
+      const r = byDelivery.get(deliveryId);
+      if (!r) continue;
+      parts.accept.push(r.created - sentAt.get(eventId)!);
+      parts.queue.push(r.started - r.created);
+      parts.send.push(at - r.started);
+    }
     const result = {
       offeredDeliveriesPerSecond: round((total * 5) / offeredSeconds, 0),
+      seconds: N.latencySeconds,
       delivered: lat.length,
       expected: total * 5,
       p50Ms: pct(lat, 50),
       p99Ms: pct(lat, 99),
+      breakdownMs: Object.fromEntries(Object.entries(parts).map(([k, xs]) => [k, { p50: pct(xs, 50), p99: pct(xs, 99) }])),
       rssMb: rssSteady,
     };
     log(result);
