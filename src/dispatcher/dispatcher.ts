@@ -12,6 +12,7 @@ import { ClaimLoop } from './claimLoop.js';
 import { Executor } from './executor.js';
 import { Recorder, type RecorderDeps } from './recorder.js';
 import { createSender, type Sender } from './send.js';
+import { createThreadedSender } from './threadedSender.js';
 import type { WorkSignal } from './workSignal.js';
 
 /** What the app shares with resolvers (its database client among them), plus the dispatcher's own parts. */
@@ -40,7 +41,9 @@ export class Dispatcher {
     this.deps = deps;
     const log = (this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner }));
     const owner = this.owner;
-    this.sender = deps.sender ?? createSender({ timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
+    const sendOptions = { timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets };
+    this.sender = deps.sender
+      ?? (config.dispatchThreads > 0 ? createThreadedSender({ ...sendOptions, threads: config.dispatchThreads, log }) : createSender(sendOptions));
     this.recorder = new Recorder({ config, db, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs), wakeClaims: () => this.claims.wake() });
     this.executor = new Executor({
       config, log, metrics, secretBox, sender: this.sender, recorder: this.recorder,
@@ -53,7 +56,7 @@ export class Dispatcher {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.log.info({ concurrency: this.deps.config.dispatchConcurrency }, 'dispatcher started');
+    this.log.info({ concurrency: this.deps.config.dispatchConcurrency, sendThreads: this.deps.config.dispatchThreads }, 'dispatcher started');
     this.claims.start();
   }
 
