@@ -28,7 +28,8 @@ export class Dispatcher {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly deps: DispatcherDeps;
   private readonly log: Logger;
-  private readonly sender: Sender;
+  /** The HTTP sender: in-thread, or HOOKYARD_DISPATCH_THREADS worker threads (tests reach its threads). */
+  readonly sender: Sender;
   private readonly recorder: Recorder;
   private readonly executor: Executor;
   private readonly claims: ClaimLoop;

@@ -68,10 +68,12 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
   let nextId = 1;
   let closing = false;
 
+  // A slot whose thread is restarting keeps its outbox for the new thread.
   const flush = (slot: Slot) => {
+    if (!slot.worker || slot.outbox.length === 0) return;
     const batch = slot.outbox;
     slot.outbox = [];
-    slot.worker?.postMessage(batch);
+    slot.worker.postMessage(batch);
   };
   const post = (slot: Slot, m: ToThread) => {
     if (slot.outbox.length === 0) setImmediate(() => flush(slot));
@@ -90,6 +92,7 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
     const worker = spawn(threadOptions);
     slot.worker = worker;
     slot.startedAt = performance.now();
+    if (slot.outbox.length > 0) setImmediate(() => flush(slot));
     worker.on('message', (batch: FromThread[]) => {
       for (const m of batch) {
         const p = settle(slot, m.id);
@@ -102,14 +105,22 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
     worker.on('exit', (code) => {
       if (slot.worker !== worker) return;
       slot.worker = null;
-      slot.outbox = [];
-      // Whether the receiver got these is unknown: failed attempts, retried on the schedule.
-      const lost = [...slot.pending.keys()];
+      // Sends still in the outbox never reached the thread: they wait for its replacement. Those
+      // it had may or may not have reached the receiver: failed attempts, retried on the schedule.
+      const queued = new Set(slot.outbox.flatMap((m) => (m.t === 'send' ? [m.id] : [])));
+      const lost = [...slot.pending.keys()].filter((id) => !queued.has(id));
       for (const id of lost) {
         const p = settle(slot, id)!;
         p.resolve(failed(p, p.signal?.aborted ? 'aborted: dispatcher shutting down' : `send thread exited (code ${code}) during the attempt`));
       }
-      if (closing) return;
+      if (closing) {
+        for (const id of [...slot.pending.keys()]) {
+          const p = settle(slot, id)!;
+          p.resolve(failed(p, 'sender closed'));
+        }
+        slot.outbox = [];
+        return;
+      }
       log?.error({ code, inFlight: lost.length }, 'send thread exited; its sends are recorded as failed attempts; starting another');
       const soon = performance.now() - slot.startedAt < RESTART_BACKOFF_MS;
       if (soon) setTimeout(() => closing || start(slot), RESTART_BACKOFF_MS).unref();
@@ -117,15 +128,17 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
     });
   };
 
+  if (threads < 1) throw new Error('createThreadedSender needs at least one thread');
   for (let i = 0; i < threads; i++) {
     const slot: Slot = { worker: null, startedAt: 0, pending: new Map(), outbox: [] };
     slots.push(slot);
     start(slot);
   }
 
-  const leastBusy = (): Slot | undefined => {
-    let best: Slot | undefined;
-    for (const s of slots) if (s.worker && (!best || s.pending.size < best.pending.size)) best = s;
+  // A running thread if there is one; else a restarting one, whose outbox waits for it.
+  const leastBusy = (): Slot => {
+    let best = slots[0]!;
+    for (const s of slots) if ((s.worker && !best.worker) || (!!s.worker === !!best.worker && s.pending.size < best.pending.size)) best = s;
     return best;
   };
 
@@ -141,8 +154,8 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
       return new Promise((resolve, reject) => {
         const p: Pending = { resolve, reject, startedAt: new Date(), t0: performance.now(), signal };
         if (signal?.aborted) return resolve(failed(p, 'aborted: dispatcher shutting down'));
+        if (closing) return resolve(failed(p, 'sender closed'));
         const slot = leastBusy();
-        if (!slot || closing) return resolve(failed(p, closing ? 'sender closed' : 'no send thread running (they are restarting)'));
         const id = nextId++;
         slot.pending.set(id, p);
         if (signal) {
@@ -155,6 +168,14 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
     async close() {
       closing = true;
       await Promise.all(slots.map((s) => s.worker?.terminate()));
+      // What waited for a restarting thread (its exit has been handled already).
+      for (const slot of slots) {
+        for (const id of [...slot.pending.keys()]) {
+          const p = settle(slot, id)!;
+          p.resolve(failed(p, 'sender closed'));
+        }
+        slot.outbox = [];
+      }
     },
   };
 }
