@@ -238,7 +238,12 @@ async function main() {
       await receiver.reset();
       // BENCH_PROFILE=dir writes a CPU profile of each dispatcher run there (one per thread).
       const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-      const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher', HOOKYARD_DISPATCH_THREADS: String(threads) }, profile);
+      // BENCH_DISPATCH_BUILT=1 (dist/) or =DIR (`node scripts/build.mjs --out DIR`): the dispatcher as
+      // `npm run start:prod` runs it. From the sources, every send thread carries tsx (its own
+      // loader-hooks thread and compiled copies of the sources), which the built code does not.
+      const built = process.env.BENCH_DISPATCH_BUILT;
+      const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher', HOOKYARD_DISPATCH_THREADS: String(threads) }, profile,
+        { built: Boolean(built), distDir: built && built !== '1' ? built : undefined });
       const pid = dispatcher.proc.pid!;
       const t0 = Date.now();
       const cpu0 = cpuMs(pid);
@@ -274,7 +279,7 @@ async function main() {
         peakRssMb: m.peakRssMb,
       };
     };
-    results.dispatch = summary(threadCounts[0]!);
+    results.dispatch = { ...summary(threadCounts[0]!), built: process.env.BENCH_DISPATCH_BUILT ?? null };
     results.dispatchThreads = threadCounts.map(summary);
     log(results.dispatchThreads);
     }
