@@ -10,7 +10,8 @@ import { createThreadedSender, type ThreadedSender } from '../../src/dispatcher/
 import { type Receiver, type Reply, startReceiver } from '../helpers/receiver.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const TIMEOUT_MS = 400;
+// Long enough that a busy machine does not turn an answer into a timeout in one sender only.
+const TIMEOUT_MS = 1500;
 
 let rx: Receiver;
 const inThread = createSender({ timeoutMs: TIMEOUT_MS, allowPrivateTargets: true });
@@ -23,7 +24,7 @@ beforeAll(async () => {
     if (req.path.startsWith('/ok')) return { status: 200, body: `got ${req.path}` };
     if (req.path.startsWith('/boom')) return { status: 500, body: 'boom', headers: { 'webhook-retry': 'none' } };
     if (req.path.startsWith('/busy')) return { status: 503, headers: { 'retry-after': '3' } };
-    if (req.path.startsWith('/slow')) return { status: 200, delayMs: TIMEOUT_MS * 4 };
+    if (req.path.startsWith('/slow')) return { status: 200, delayMs: TIMEOUT_MS * 3 };
     return { status: 404 };
   });
   threaded = createThreadedSender({ threads: 2, timeoutMs: TIMEOUT_MS, allowPrivateTargets: true });
