@@ -223,41 +223,65 @@ async function main() {
     const api = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' });
     procs.push(api);
     if (want('dispatch')) {
-    log(`dispatch: ${N.dispatch} deliveries over 10 endpoints`);
-    const dispatchRates: number[] = [];
-    let dispatchRss = 0;
+    // BENCH_DISPATCH_THREADS=0,1,2,4: one dispatcher per HOOKYARD_DISPATCH_THREADS value, the
+    // values alternating within each repeat so that the machine's drift hits them alike.
+    const threadCounts = (process.env.BENCH_DISPATCH_THREADS ?? (QUICK ? '0' : '0,2')).split(',').map(Number);
+    log(`dispatch: ${N.dispatch} deliveries over 10 endpoints, send threads ${threadCounts.join(', ')}`);
+    const byThreads = new Map(threadCounts.map((n) => [n, { rates: [] as number[], cpuMsPerDelivery: [] as number[], peakRssMb: 0 }]));
+    let seeded = 0;
     for (let r = 0; r < N.repeats; r++) {
-      const eps = await endpoints(api.url, 10, `sat.${r}`, `/sat${r}/`);
-      await seedDeliveries(eps, N.dispatch / 10, 'PENDING', `sat.${r}`);
+      for (const threads of threadCounts) {
+      const m = byThreads.get(threads)!;
+      const tag = `sat.${seeded++}`;
+      const eps = await endpoints(api.url, 10, tag, `/${tag}/`);
+      await seedDeliveries(eps, N.dispatch / 10, 'PENDING', tag);
       await receiver.reset();
-      // BENCH_PROFILE=dir writes a CPU profile of each dispatcher run there.
+      // BENCH_PROFILE=dir writes a CPU profile of each dispatcher run there (one per thread).
       const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
-      const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher' }, profile);
+      // BENCH_DISPATCH_BUILT=1 (dist/) or =DIR (`node scripts/build.mjs --out DIR`): the dispatcher as
+      // `npm run start:prod` runs it. From the sources, every send thread carries tsx (its own
+      // loader-hooks thread and compiled copies of the sources), which the built code does not.
+      const built = process.env.BENCH_DISPATCH_BUILT;
+      const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher', HOOKYARD_DISPATCH_THREADS: String(threads) }, profile,
+        { built: Boolean(built), distDir: built && built !== '1' ? built : undefined });
+      const pid = dispatcher.proc.pid!;
       const t0 = Date.now();
+      const cpu0 = cpuMs(pid);
       // Watch the receiver, not the database: polling the table would compete with the dispatcher.
       while ((await receiver.count()) < N.dispatch) {
         if (Date.now() - t0 > 600_000) throw new Error('dispatch did not finish');
-        dispatchRss = Math.max(dispatchRss, rssMb(dispatcher.proc.pid!));
+        m.peakRssMb = Math.max(m.peakRssMb, rssMb(pid));
         await sleep(200);
       }
+      const cpu = cpuMs(pid) - cpu0;
       await sleep(500);
       const left = await prisma.delivery.count({ where: { tenantId, endpointId: { in: eps }, status: { not: 'DELIVERED' } } });
       if (left !== 0) throw new Error(`${left} deliveries not DELIVERED after the receiver got them all`);
       const { arrivals } = await receiver.stats();
       const times = arrivals.map((a) => a[2]).sort((a, b) => a - b);
-      dispatchRates.push(arrivals.length / ((times.at(-1)! - times[0]!) / 1000));
+      m.rates.push(arrivals.length / ((times.at(-1)! - times[0]!) / 1000));
+      m.cpuMsPerDelivery.push(cpu / N.dispatch);
       await dispatcher.kill();
+      }
     }
-    const dispatch = {
-      deliveriesPerSecond: round(median(dispatchRates), 0),
-      ofKyCeiling: round(median(dispatchRates) / ceiling.kyPerSecond, 2),
-      ofUndiciCeiling: round(median(dispatchRates) / ceiling.undiciPerSecond, 2),
-      ofTransportCeiling: round(median(dispatchRates) / ceiling.transportPerSecond, 2),
-      runs: dispatchRates.map((x) => round(x, 0)),
-      peakRssMb: dispatchRss,
+    const summary = (threads: number) => {
+      const m = byThreads.get(threads)!;
+      const rate = median(m.rates);
+      return {
+        threads,
+        deliveriesPerSecond: round(rate, 0),
+        ofKyCeiling: round(rate / ceiling.kyPerSecond, 2),
+        ofUndiciCeiling: round(rate / ceiling.undiciPerSecond, 3),
+        ofTransportCeiling: round(rate / ceiling.transportPerSecond, 2),
+        runs: m.rates.map((x) => round(x, 0)),
+        /** The dispatcher process's CPU (all its threads) per delivery. */
+        cpuMsPerDelivery: round(median(m.cpuMsPerDelivery), 2),
+        peakRssMb: m.peakRssMb,
+      };
     };
-    results.dispatch = dispatch;
-    log(dispatch);
+    results.dispatch = { ...summary(threadCounts[0]!), built: process.env.BENCH_DISPATCH_BUILT ?? null };
+    results.dispatchThreads = threadCounts.map(summary);
+    log(results.dispatchThreads);
     }
     await api.kill();
     procs.pop();
@@ -497,6 +521,11 @@ function writeTable(report: { date: string; commit: string; machine: string; res
     ['HTTP ceiling: bare undici Pool loop (64 in flight)', `${r.ceiling.undiciPerSecond} POST/s`, '—'],
     ["HTTP ceiling: ky over undici.request, Hookyard's transport (64 in flight)", `${r.ceiling.transportPerSecond} POST/s`, '—'],
     ['Dispatch at saturation (10 endpoints)', `${r.dispatch.deliveriesPerSecond} deliveries/s = ${r.dispatch.ofTransportCeiling} × its transport (ky over undici.request), ${r.dispatch.ofUndiciCeiling} × bare undici, ${r.dispatch.ofKyCeiling} × ky on fetch`, '≥ 0.15 × bare undici'],
+    ...(r.dispatchThreads ?? []).filter((d: { threads: number }) => d.threads > 0).map((d: Record<string, number>) => [
+      `Dispatch at saturation, HOOKYARD_DISPATCH_THREADS=${d.threads}`,
+      `${d.deliveriesPerSecond} deliveries/s = ${d.ofTransportCeiling} × its transport, ${d.ofUndiciCeiling} × bare undici; peak RSS ${d.peakRssMb} MB`,
+      '≥ 0.15 × bare undici',
+    ]),
     ['sendEvent → receiver latency', `p50 ${r.latency.p50Ms} ms, p99 ${r.latency.p99Ms} ms at ${r.latency.offeredDeliveriesPerSecond} deliveries/s offered`, 'p99 ≤ 50 ms at 1,000/s'],
     ['sendEvent → receiver latency, below saturation', `p50 ${r.latencyBelowSaturation.p50Ms} ms, p99 ${r.latencyBelowSaturation.p99Ms} ms at ${r.latencyBelowSaturation.offeredDeliveriesPerSecond} deliveries/s offered`, '—'],
     ...(r.latencySweep

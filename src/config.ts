@@ -16,6 +16,8 @@ export interface Config {
   retrySchedule: number[];
   deliveryTimeoutMs: number;
   dispatchConcurrency: number;
+  /** Worker threads the HTTP attempts run in (HOOKYARD_DISPATCH_THREADS); 0: on the main thread. */
+  dispatchThreads: number;
   /** Sends in flight per endpoint per instance. */
   endpointConcurrency: number;
   maxPayloadBytes: number;
@@ -155,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     retrySchedule: retrySchedule.filter((d): d is number => d !== undefined),
     deliveryTimeoutMs: int('HOOKYARD_DELIVERY_TIMEOUT_MS', 15_000, 100, 300_000),
     dispatchConcurrency: int('HOOKYARD_DISPATCH_CONCURRENCY', 64, 1, 10_000),
+    dispatchThreads: int('HOOKYARD_DISPATCH_THREADS', 0, 0, 64),
     endpointConcurrency: int('HOOKYARD_ENDPOINT_CONCURRENCY', 16, 1, 10_000),
     maxPayloadBytes: int('HOOKYARD_MAX_PAYLOAD_BYTES', 262_144, 1, 10 * 1024 * 1024),
     bulkReplayCap: int('HOOKYARD_BULK_REPLAY_CAP', 1000, 1, 100_000),

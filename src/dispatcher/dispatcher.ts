@@ -12,6 +12,7 @@ import { ClaimLoop } from './claimLoop.js';
 import { Executor } from './executor.js';
 import { Recorder, type RecorderDeps } from './recorder.js';
 import { createSender, type Sender } from './send.js';
+import { createThreadedSender } from './threadedSender.js';
 import type { WorkSignal } from './workSignal.js';
 
 /** What the app shares with resolvers (its database client among them), plus the dispatcher's own parts. */
@@ -27,7 +28,8 @@ export class Dispatcher {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private readonly deps: DispatcherDeps;
   private readonly log: Logger;
-  private readonly sender: Sender;
+  /** The HTTP sender: in-thread, or HOOKYARD_DISPATCH_THREADS worker threads (tests reach its threads). */
+  readonly sender: Sender;
   private readonly recorder: Recorder;
   private readonly executor: Executor;
   private readonly claims: ClaimLoop;
@@ -40,7 +42,9 @@ export class Dispatcher {
     this.deps = deps;
     const log = (this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner }));
     const owner = this.owner;
-    this.sender = deps.sender ?? createSender({ timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
+    const sendOptions = { timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets };
+    this.sender = deps.sender
+      ?? (config.dispatchThreads > 0 ? createThreadedSender({ ...sendOptions, threads: config.dispatchThreads, log }) : createSender(sendOptions));
     this.recorder = new Recorder({ config, db, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs), wakeClaims: () => this.claims.wake() });
     this.executor = new Executor({
       config, log, metrics, secretBox, sender: this.sender, recorder: this.recorder,
@@ -53,7 +57,7 @@ export class Dispatcher {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.log.info({ concurrency: this.deps.config.dispatchConcurrency }, 'dispatcher started');
+    this.log.info({ concurrency: this.deps.config.dispatchConcurrency, sendThreads: this.deps.config.dispatchThreads }, 'dispatcher started');
     this.claims.start();
   }
 

@@ -24,8 +24,18 @@ export interface ExecutorDeps {
   onSlotFreed: (endpointId: string, stillOnEndpoint: number) => void;
 }
 
+/** Opened secrets kept (per executor): enough for the endpoints a busy instance sends to at once. */
+const OPENED_SECRETS_MAX = 1024;
+
 export class Executor {
   readonly rateLimits = new EndpointRateLimits();
+  /**
+   * Sealed value (with its endpoint) → the secret in clear. Opening is an AES-GCM decrypt per
+   * secret per delivery, the same few values over and over; the sealed value changes whenever the
+   * secret does (rotation, re-seal), so an entry can never be stale. Bounded (oldest entry out
+   * first); the values live only here and in the Outgoing handed to the sender, never in a log.
+   */
+  private readonly openedSecrets = new Map<string, string>();
   private readonly inFlight = new Map<string, AbortController>();
   private readonly perEndpoint = new Map<string, number>();
   /** Every run until it has handed its outcome to the recorder: what shutdown awaits. */
@@ -110,15 +120,26 @@ export class Executor {
     recorder.record(c, decision);
   }
 
+  private openSecret(sealed: string, endpointId: string): string {
+    const key = `${endpointId} ${sealed}`;
+    let secret = this.openedSecrets.get(key);
+    if (secret === undefined) {
+      secret = this.deps.secretBox.open(sealed, endpointId);
+      if (this.openedSecrets.size >= OPENED_SECRETS_MAX) this.openedSecrets.delete(this.openedSecrets.keys().next().value!);
+      this.openedSecrets.set(key, secret);
+    }
+    return secret;
+  }
+
   /** The HTTP attempt, once the endpoint's rate limit allows it. */
   private async attempt(c: store.Claimed, attemptNumber: number, signal: AbortSignal): Promise<AttemptOutcome> {
-    const { sender, secretBox } = this.deps;
+    const { sender } = this.deps;
     await this.rateLimits.take(c.endpointId, c.rateLimitPerSecond, signal);
     const body = JSON.stringify({ id: c.eventId, type: c.eventType, timestamp: c.eventCreatedAt.toISOString(), data: c.payload });
     const attrs = { 'hookyard.delivery.id': c.id, 'hookyard.event.id': c.eventId, 'hookyard.endpoint.id': c.endpointId, 'hookyard.attempt': attemptNumber, 'hookyard.delivery.trigger': c.trigger };
     return inSpan('hookyard.delivery.attempt', attrs, async (span) => {
       const o = await sender.send(
-        { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets.map((s) => secretBox.open(s, c.endpointId)), body },
+        { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets.map((s) => this.openSecret(s, c.endpointId)), body },
         signal,
       );
       if (o.responseStatus !== null) span.setAttribute('http.response.status_code', o.responseStatus);

@@ -58,7 +58,9 @@ describe('the built server (npm run build, npm run start:prod)', () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts['start:prod']).toBe('node dist/src/main.js serve');
     const server = await startInstance(
-      { DATABASE_URL: database.databaseUrl!, HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, HOOKYARD_BOOTSTRAP_API_KEY: KEY, HOOKYARD_POLL_INTERVAL_MS: '100' },
+      // Two send threads: the compiled worker entry (dist/src/dispatcher/sendWorker.js) must load
+      // under plain node too, with the dev tools forbidden in the threads as well.
+      { DATABASE_URL: database.databaseUrl!, HOOKYARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, HOOKYARD_BOOTSTRAP_API_KEY: KEY, HOOKYARD_POLL_INTERVAL_MS: '100', HOOKYARD_DISPATCH_THREADS: '2' },
       ['--import', join(OUT, 'register.mjs'), entry, 'serve'],
     );
     let exit: number | null | undefined;

@@ -69,4 +69,11 @@ describe('config', () => {
     expect(loadConfig({ HOOKYARD_DISABLE_AFTER: '0' }).disableAfterMs).toBe(0);
     expect(() => loadConfig({ HOOKYARD_DISABLE_AFTER: 'soon' })).toThrow(/HOOKYARD_DISABLE_AFTER/);
   });
+
+  it('reads HOOKYARD_DISPATCH_THREADS: 0 (sends on the main thread) by default, 0 to 64', () => {
+    expect(loadConfig({}).dispatchThreads).toBe(0);
+    expect(loadConfig({ HOOKYARD_DISPATCH_THREADS: '2' }).dispatchThreads).toBe(2);
+    expect(() => loadConfig({ HOOKYARD_DISPATCH_THREADS: 'many' })).toThrow(/HOOKYARD_DISPATCH_THREADS/);
+    expect(() => loadConfig({ HOOKYARD_DISPATCH_THREADS: '65' })).toThrow(/HOOKYARD_DISPATCH_THREADS/);
+  });
 });

@@ -117,4 +117,39 @@ describe('executor', () => {
     expect(x.recorded.map((r) => r.id)).toEqual(['d1']);
     expect(x.executor.size).toBe(0);
   });
+
+  it('opens each sealed secret once, not per delivery; a new sealed value is opened afresh; the cache is bounded', async () => {
+    const opened: string[] = [];
+    const secretBox = { open: (sealed: string, endpointId: string) => (opened.push(sealed), `clear(${sealed}@${endpointId})`) } as unknown as SecretBox;
+    const outs: Outgoing[] = [];
+    const ok = { startedAt: new Date(), durationMs: 1, responseBody: null, retryAfterMs: null, ok: true, responseStatus: 200, error: null };
+    const recorded: string[] = [];
+    const executor = new Executor({
+      config: { retrySchedule: [0], maxRetryAfterMs: 0 },
+      log: createLogger('silent'),
+      metrics: new Metrics({ defaultMetrics: false }),
+      secretBox,
+      sender: { send: async (out) => (outs.push(out), ok), close: async () => {} },
+      recorder: { record: (c: Claimed) => void recorded.push(c.id), release: () => {} } as unknown as Recorder,
+      onSlotFreed: () => {},
+    });
+    for (const id of ['d1', 'd2', 'd3']) executor.begin(claimed(id, 'ep_a', { secrets: ['enc:one'] }));
+    await vi.waitFor(() => expect(recorded).toHaveLength(3));
+    expect(opened).toEqual(['enc:one']);
+    expect(outs.map((o) => o.secrets)).toEqual([['clear(enc:one@ep_a)'], ['clear(enc:one@ep_a)'], ['clear(enc:one@ep_a)']]);
+    // Rotated: two sealed values, the new one opened once; the same value on another endpoint is its own entry.
+    executor.begin(claimed('d4', 'ep_a', { secrets: ['enc:two', 'enc:one'] }));
+    executor.begin(claimed('d5', 'ep_b', { secrets: ['enc:one'] }));
+    await vi.waitFor(() => expect(recorded).toHaveLength(5));
+    expect(opened).toEqual(['enc:one', 'enc:two', 'enc:one']);
+    expect(outs.at(-2)!.secrets).toEqual(['clear(enc:two@ep_a)', 'clear(enc:one@ep_a)']);
+    expect(outs.at(-1)!.secrets).toEqual(['clear(enc:one@ep_b)']);
+    // 1,100 more distinct values push the first ones out: they are opened again.
+    for (let i = 0; i < 1100; i++) executor.begin(claimed(`m${i}`, 'ep_c', { secrets: [`enc:many${i}`] }));
+    await vi.waitFor(() => expect(recorded).toHaveLength(1105));
+    executor.begin(claimed('d6', 'ep_a', { secrets: ['enc:one'] }));
+    await vi.waitFor(() => expect(recorded).toHaveLength(1106));
+    expect(opened.at(-1)).toBe('enc:one');
+    expect(opened).toHaveLength(3 + 1100 + 1);
+  });
 });
