@@ -8,6 +8,7 @@ import { graphqlClient } from '../src/client/graphql.js';
 import { createEndpoint } from './client.js';
 import { BenchSendEvents } from './operations.js';
 import { createBenchDatabase, spawnNode, startReceiverProc } from './procs.js';
+import { buildPeer, checkPeerDelivered, startPeer } from './peers/harness.js';
 import { median, sleep } from './stats.js';
 
 const ROUNDS = Number(process.env.MEM_ROUNDS ?? 3);
@@ -128,16 +129,8 @@ async function dispatch(db: Awaited<ReturnType<typeof createBenchDatabase>>) {
   const client = graphqlClient({ url, apiKey: db.key });
   await createEndpoint(client, { url: `${receiver.url}/mem` });
   const payload = (i: number) => ({ i, pad: 'x'.repeat(200) });
-  // The peer (bench/peers/graphile.ts) runs bundled with plain node, as the built Hookyard does:
-  // tsx's compiler in its process would count against it. Bundled beside dist/ so its packages
-  // resolve from this checkout's node_modules.
   const runPeer = !process.env.MEM_ONLY || process.env.MEM_ONLY.split(',').some((o) => PEER.includes(o));
-  const peerScript = 'dist-peers/graphile.mjs';
-  if (runPeer) {
-    const { build } = await import('esbuild');
-    await build({ entryPoints: ['bench/peers/graphile.ts'], bundle: true, packages: 'external', platform: 'node', format: 'esm', outfile: peerScript, logLevel: 'warning' });
-  }
-  const { seedPeer } = await import('./peers/graphile.js');
+  if (runPeer) await buildPeer();
   // Every run preloads the probe with sampling on, the peer too: the same (small) cost for all.
   const probeArgs = ['--import', './bench/memprobe.mjs'];
   const probeEnv = { MEMPROBE_SAMPLE_MS: '100', ...(process.env.MEMPROBE_SNAPSHOT_MB ? { MEMPROBE_SNAPSHOT_MB: process.env.MEMPROBE_SNAPSHOT_MB, MEMPROBE_SNAPSHOT_DIR: process.env.MEMPROBE_SNAPSHOT_DIR ?? '/tmp' } : {}) };
@@ -189,10 +182,8 @@ async function dispatch(db: Awaited<ReturnType<typeof createBenchDatabase>>) {
       }
       if (runPeer) {
         // The same N deliveries of the same payload to the same receiver, 64 jobs at a time.
-        await seedPeer(db.databaseUrl, `${receiver.url}/peer`, DELIVERIES, payload);
-        await measure(PEER, () => spawnNode([...probeArgs, peerScript], { DATABASE_URL: db.databaseUrl, PEER_CONCURRENCY: '64', ...probeEnv }, (l) => l.includes('"peer":"ready"')), round);
-        const [row] = await db.prisma.$queryRawUnsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM peer.delivery WHERE status <> 'DELIVERED'`);
-        if (row!.n !== 0) throw new Error(`peer: ${row!.n} deliveries not DELIVERED after the receiver got them all`);
+        await measure(PEER, () => startPeer(db.databaseUrl, `${receiver.url}/peer`, DELIVERIES, payload, { nodeArgs: probeArgs, env: probeEnv }), round);
+        await checkPeerDelivered((sql) => db.prisma.$queryRawUnsafe(sql));
       }
     }
   } finally {

@@ -13,6 +13,7 @@ import { subscriptionBench } from './subscriptions.js';
 import { MAX_RESPONSE_BODY } from '../src/dispatcher/send.js';
 import { undiciFetch, type TransportInit } from '../src/dispatcher/transport.js';
 import { benchIssue15 } from './fairness.js';
+import { peerDispatchRate } from './peers/harness.js';
 import { benchClient, createEndpoint } from './client.js';
 import type { DeliveryFilter } from '../src/generated/gql/graphql.js';
 import { BenchBulkReplay, BenchDeliveries, BenchDeliveryIds, BenchSendEvent, BenchSendEventCount, BenchSendEventId, BenchSendEvents } from './operations.js';
@@ -248,7 +249,11 @@ async function main() {
       dispatchRates.push(arrivals.length / ((times.at(-1)! - times[0]!) / 1000));
       await dispatcher.kill();
     }
+    // The graphile-worker peer (bench/peers/): the same N deliveries and payload size, the same receiver.
+    const peer = await peerDispatchRate(DATABASE_URL, receiver, N.dispatch, (n) => ({ n, s: 'x'.repeat(92) }));
     const dispatch = {
+      ofPeer: round(median(dispatchRates) / peer.deliveriesPerSecond, 2),
+      peerDeliveriesPerSecond: round(peer.deliveriesPerSecond, 0),
       deliveriesPerSecond: round(median(dispatchRates), 0),
       ofKyCeiling: round(median(dispatchRates) / ceiling.kyPerSecond, 2),
       ofUndiciCeiling: round(median(dispatchRates) / ceiling.undiciPerSecond, 2),
