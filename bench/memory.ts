@@ -38,6 +38,7 @@ const VARIANTS = ([
   { name: '--optimize-for-size', nodeArgs: ['--optimize-for-size'] },
   { name: '--heap-growing-percent=50', nodeArgs: ['--heap-growing-percent=50'] },
   { name: '--heap-growing-percent=25', nodeArgs: ['--heap-growing-percent=25'] },
+  { name: '--heap-growing-percent=100', nodeArgs: ['--heap-growing-percent=100'] },
   // V8's own growing (the flag's default, 0): on a build that sets the dispatcher's at run time, turns it off.
   { name: '--heap-growing-percent=0', nodeArgs: ['--heap-growing-percent=0'] },
   { name: '--max-semi-space-size=8', nodeArgs: ['--max-semi-space-size=8'] },
@@ -145,6 +146,7 @@ async function dispatch(db: Awaited<ReturnType<typeof createBenchDatabase>>) {
     // At the peak: how much of the RSS is anonymous memory (heaps, malloc) and how much mapped files (node, code).
     let split = '';
     for (;;) {
+      if (d.proc.exitCode !== null || d.proc.signalCode !== null) throw new Error(`${name} exited (${d.proc.exitCode ?? d.proc.signalCode}):\n${d.lines.slice(-20).join('\n')}`);
       const status = readFileSync(`/proc/${d.proc.pid!}/status`, 'utf8');
       const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
       if (kb('VmRSS') / 1024 > peak) {
