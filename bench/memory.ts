@@ -18,8 +18,10 @@ const DISTS = (process.env.MEM_DISTS ?? 'dist:current').split(',').map((d) => {
   return { dir: dir!, label: label ?? dir! };
 });
 // MEM_MODE=dispatch: a dispatcher process (HOOKYARD_ROLE=dispatcher) draining MEM_DELIVERIES
-// pending deliveries to a receiver that answers 200 at once: peak RSS (sampled every 100 ms) and
-// deliveries/s, per variant, so a flag's throughput cost is measured beside its memory saving.
+// pending deliveries to a receiver that answers 200 at once: peak RSS (sampled every 100 ms),
+// deliveries/s and CPU per delivery, per variant, so a flag's throughput cost is measured beside its
+// memory saving; then, each round, the graphile-worker peer (bench/peers/) on as many deliveries to
+// the same receiver, and each variant's ratios to it. MEM_ONLY=peer runs the peer alone.
 const MODE = process.env.MEM_MODE ?? 'idle';
 const DELIVERIES = Number(process.env.MEM_DELIVERIES ?? 20_000);
 const SETTLE_MS = Number(process.env.MEM_SETTLE_MS ?? 5000);
