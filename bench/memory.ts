@@ -27,7 +27,10 @@ const DELIVERIES = Number(process.env.MEM_DELIVERIES ?? 20_000);
 const SETTLE_MS = Number(process.env.MEM_SETTLE_MS ?? 5000);
 const BENCH_ENCRYPTION_KEY = 'YmVuY2gta2V5LWZvci1ob29reWFyZC1iZW5jaGVzLTA=';
 
-interface Variant { name: string; nodeArgs: string[]; env?: Record<string, string> }
+/** `dispatchOnly`: measured in MEM_MODE=dispatch only. */
+interface Variant { name: string; nodeArgs: string[]; env?: Record<string, string>; dispatchOnly?: boolean }
+/** MEM_MODE=dispatch without MEM_ONLY: as it ships, and with the dispatcher's growing turned off (what that default costs and saves). */
+const DISPATCH_DEFAULT = ['node (no flags)', '--heap-growing-percent=0'];
 const VARIANTS = ([
   { name: 'node (no flags)', nodeArgs: [] },
   { name: '--max-semi-space-size=2', nodeArgs: ['--max-semi-space-size=2'] },
@@ -35,15 +38,15 @@ const VARIANTS = ([
   { name: 'MALLOC_ARENA_MAX=2', nodeArgs: [], env: { MALLOC_ARENA_MAX: '2' } },
   // Where the dispatcher's peak goes is old-space garbage awaiting V8's first full GC (BENCHMARKS.md, issue 11
   // item 2, dispatcher): these move when that GC comes.
-  { name: '--max-old-space-size=256', nodeArgs: ['--max-old-space-size=256'] },
-  { name: '--max-old-space-size=1024', nodeArgs: ['--max-old-space-size=1024'] },
-  { name: '--optimize-for-size', nodeArgs: ['--optimize-for-size'] },
-  { name: '--heap-growing-percent=50', nodeArgs: ['--heap-growing-percent=50'] },
-  { name: '--heap-growing-percent=25', nodeArgs: ['--heap-growing-percent=25'] },
-  { name: '--heap-growing-percent=100', nodeArgs: ['--heap-growing-percent=100'] },
+  { name: '--max-old-space-size=256', nodeArgs: ['--max-old-space-size=256'], dispatchOnly: true },
+  { name: '--max-old-space-size=1024', nodeArgs: ['--max-old-space-size=1024'], dispatchOnly: true },
+  { name: '--optimize-for-size', nodeArgs: ['--optimize-for-size'], dispatchOnly: true },
+  { name: '--heap-growing-percent=50', nodeArgs: ['--heap-growing-percent=50'], dispatchOnly: true },
+  { name: '--heap-growing-percent=25', nodeArgs: ['--heap-growing-percent=25'], dispatchOnly: true },
+  { name: '--heap-growing-percent=100', nodeArgs: ['--heap-growing-percent=100'], dispatchOnly: true },
   // V8's own growing (the flag's default, 0): on a build that sets the dispatcher's at run time, turns it off.
-  { name: '--heap-growing-percent=0', nodeArgs: ['--heap-growing-percent=0'] },
-  { name: '--max-semi-space-size=8', nodeArgs: ['--max-semi-space-size=8'] },
+  { name: '--heap-growing-percent=0', nodeArgs: ['--heap-growing-percent=0'], dispatchOnly: true },
+  { name: '--max-semi-space-size=8', nodeArgs: ['--max-semi-space-size=8'], dispatchOnly: true },
   { name: 'bin/hookyard.js start (production flags)', nodeArgs: [], env: { MEM_VIA_BIN: '1' } },
 ] as Variant[]).filter((v) => !process.env.MEM_ONLY || process.env.MEM_ONLY.split(',').some((o) => v.name.includes(o.split(':').at(-1)!)));
 /** MEM_ONLY entries `label:part` pick a variant for that build only (MEM_DISTS label); `part` alone, for every build. */
@@ -66,7 +69,7 @@ async function main() {
   try {
     if (MODE === 'dispatch') return void (await dispatch(db));
     for (let round = 0; round < ROUNDS; round++) {
-      for (const dist of DISTS) for (const variant of VARIANTS) {
+      for (const dist of DISTS) for (const variant of VARIANTS.filter((x) => !x.dispatchOnly)) {
         const v = { ...variant, name: DISTS.length > 1 ? `${dist.label}, ${variant.name}` : variant.name };
         const env = {
           PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', HOOKYARD_ROLE: 'api', DATABASE_URL: db.databaseUrl,
@@ -173,7 +176,7 @@ async function dispatch(db: Awaited<ReturnType<typeof createBenchDatabase>>) {
   };
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      for (const dist of DISTS) for (const v of VARIANTS.filter((x) => !x.env?.MEM_VIA_BIN && wanted(dist.label, x.name))) {
+      for (const dist of DISTS) for (const v of VARIANTS.filter((x) => !x.env?.MEM_VIA_BIN && (process.env.MEM_ONLY ? wanted(dist.label, x.name) : DISPATCH_DEFAULT.includes(x.name)))) {
         const name = DISTS.length > 1 ? `${dist.label}, ${v.name}` : v.name;
         // Seeded while no dispatcher runs: the one measured starts with all of them pending.
         for (let i = 0; i < DELIVERIES; i += 100) {
