@@ -13,6 +13,7 @@ import { subscriptionBench } from './subscriptions.js';
 import { MAX_RESPONSE_BODY } from '../src/dispatcher/send.js';
 import { undiciFetch, type TransportInit } from '../src/dispatcher/transport.js';
 import { benchIssue15 } from './fairness.js';
+import { peerDispatchRate } from './peers/harness.js';
 import { benchClient, createEndpoint } from './client.js';
 import type { DeliveryFilter } from '../src/generated/gql/graphql.js';
 import { BenchBulkReplay, BenchDeliveries, BenchDeliveryIds, BenchSendEvent, BenchSendEventCount, BenchSendEventId, BenchSendEvents } from './operations.js';
@@ -264,11 +265,15 @@ async function main() {
       await dispatcher.kill();
       }
     }
+    // The graphile-worker peer (bench/peers/): the same N deliveries and payload size, the same receiver.
+    const peer = await peerDispatchRate(DATABASE_URL, receiver, N.dispatch, (n) => ({ n, s: 'x'.repeat(92) }));
     const summary = (threads: number) => {
       const m = byThreads.get(threads)!;
       const rate = median(m.rates);
       return {
         threads,
+        ofPeer: round(rate / peer.deliveriesPerSecond, 2),
+        peerDeliveriesPerSecond: round(peer.deliveriesPerSecond, 0),
         deliveriesPerSecond: round(rate, 0),
         ofKyCeiling: round(rate / ceiling.kyPerSecond, 2),
         ofUndiciCeiling: round(rate / ceiling.undiciPerSecond, 3),
@@ -520,7 +525,7 @@ function writeTable(report: { date: string; commit: string; machine: string; res
     ['HTTP ceiling: bare ky loop (64 in flight)', `${r.ceiling.kyPerSecond} POST/s`, '—'],
     ['HTTP ceiling: bare undici Pool loop (64 in flight)', `${r.ceiling.undiciPerSecond} POST/s`, '—'],
     ["HTTP ceiling: ky over undici.request, Hookyard's transport (64 in flight)", `${r.ceiling.transportPerSecond} POST/s`, '—'],
-    ['Dispatch at saturation (10 endpoints)', `${r.dispatch.deliveriesPerSecond} deliveries/s = ${r.dispatch.ofTransportCeiling} × its transport (ky over undici.request), ${r.dispatch.ofUndiciCeiling} × bare undici, ${r.dispatch.ofKyCeiling} × ky on fetch`, '≥ 0.15 × bare undici'],
+    ['Dispatch at saturation (10 endpoints)', `${r.dispatch.deliveriesPerSecond} deliveries/s = ${r.dispatch.ofTransportCeiling} × its transport (ky over undici.request), ${r.dispatch.ofUndiciCeiling} × bare undici, ${r.dispatch.ofKyCeiling} × ky on fetch, ${r.dispatch.ofPeer} × a graphile-worker peer (${r.dispatch.peerDeliveriesPerSecond}/s); peak RSS ${r.dispatch.peakRssMb} MB`, '≥ 0.15 × bare undici'],
     ...(r.dispatchThreads ?? []).filter((d: { threads: number }) => d.threads > 0).map((d: Record<string, number>) => [
       `Dispatch at saturation, HOOKYARD_DISPATCH_THREADS=${d.threads}`,
       `${d.deliveriesPerSecond} deliveries/s = ${d.ofTransportCeiling} × its transport, ${d.ofUndiciCeiling} × bare undici; peak RSS ${d.peakRssMb} MB`,

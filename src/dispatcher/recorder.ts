@@ -14,9 +14,21 @@ import * as store from './store.js';
 
 const MAX_COMPLETION_BATCH = 500;
 
+/**
+ * What the recorder keeps of a claimed delivery until its outcome is written: ids for publishing
+ * and logs, and what the policy needs to decide again. Not the claim itself: its payload, URL,
+ * headers and sealed secrets would stay reachable while the outcome waits for its batch, long
+ * enough for V8 to move them to the old generation, where they wait for a full GC.
+ */
+type Held = Pick<store.Claimed, 'id' | 'tenantId' | 'endpointId' | 'eventId' | 'fifo' | 'attemptCount' | 'trigger'>;
+
+function held(c: store.Claimed): Held {
+  return { id: c.id, tenantId: c.tenantId, endpointId: c.endpointId, eventId: c.eventId, fifo: c.fifo, attemptCount: c.attemptCount, trigger: c.trigger };
+}
+
 interface Pending {
   completion: store.Completion;
-  claimed: store.Claimed;
+  claimed: Held;
 }
 
 export interface RecorderDeps {
@@ -40,7 +52,7 @@ export interface RecorderDeps {
 
 export class Recorder {
   private readonly completions: Pending[] = [];
-  private readonly toRelease: store.Claimed[] = [];
+  private readonly toRelease: Held[] = [];
   private flushing: Promise<void> | null = null;
   private stopping = false;
 
@@ -59,12 +71,12 @@ export class Recorder {
    * disabling commit together; the statement does not judge response statuses itself.
    */
   record(claimed: store.Claimed, decision: Decision): void {
-    this.enqueue({ claimed, completion: { deliveryId: claimed.id, attemptId: newId('attempt'), ...decision.attempt, status: decision.status, retryInMs: decision.retryInMs, disableReason: decision.disableEndpoint } });
+    this.enqueue({ claimed: held(claimed), completion: { deliveryId: claimed.id, attemptId: newId('attempt'), ...decision.attempt, status: decision.status, retryInMs: decision.retryInMs, disableReason: decision.disableEndpoint } });
   }
 
   /** Claimed but never attempted (shut down mid-send): handed back at stop(). */
   release(claimed: store.Claimed): void {
-    this.toRelease.push(claimed);
+    this.toRelease.push(held(claimed));
   }
 
   /** Writes what is queued (giving up on an outage after a while), then releases the unsent. */
@@ -175,7 +187,7 @@ export class Recorder {
     this.completions.length = kept;
   }
 
-  private publish(claimed: store.Claimed[], toChange: (c: store.Claimed) => DeliveryStatusEvent): void {
+  private publish<C extends Held>(claimed: C[], toChange: (c: C) => DeliveryStatusEvent): void {
     const byTenant = new Map<string, DeliveryStatusEvent[]>();
     for (const c of claimed) {
       const list = byTenant.get(c.tenantId);
@@ -186,6 +198,6 @@ export class Recorder {
   }
 }
 
-function change(c: store.Claimed, from: DeliveryStatusEvent['previousStatus'], to: DeliveryStatusEvent['status'], occurredAt: string): DeliveryStatusEvent {
+function change(c: Held, from: DeliveryStatusEvent['previousStatus'], to: DeliveryStatusEvent['status'], occurredAt: string): DeliveryStatusEvent {
   return { deliveryId: c.id, endpointId: c.endpointId, eventId: c.eventId, previousStatus: from, status: to, attemptId: null, occurredAt };
 }

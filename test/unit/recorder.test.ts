@@ -1,0 +1,77 @@
+// The recorder without a database: a fake client whose outcome statement the test holds open.
+// An outcome waiting for its batch must not keep its claim's payload (or URL, headers, sealed
+// secrets) reachable: under load those waits are long enough for V8 to promote what they hold to
+// the old generation (BENCHMARKS.md, issue 11 item 2, dispatcher).
+import { runInNewContext } from 'node:vm';
+import v8 from 'node:v8';
+import { expect, it, vi } from 'vitest';
+import type { PrismaClient } from '../../src/db/client.js';
+import type { OutboxRelay } from '../../src/domain/outbox.js';
+import type { Decision } from '../../src/dispatcher/policy.js';
+import { Recorder } from '../../src/dispatcher/recorder.js';
+import type { Claimed } from '../../src/dispatcher/store.js';
+import { createLogger } from '../../src/logger.js';
+import type { HookyardPubSub } from '../../src/pubsub.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function claimed(id: string, payload: object): Claimed {
+  return {
+    id, tenantId: 'ten_1', endpointId: 'ep_1', eventId: `evt_${id}`, eventType: 'x', attemptCount: 0, trigger: 'event', payload,
+    eventCreatedAt: new Date(), url: 'http://receiver.example/', headers: {}, rateLimitPerSecond: null, secrets: ['sealed'],
+    traceparent: null, dueAt: new Date(), previousStatus: 'PENDING', fifo: false,
+  };
+}
+
+const delivered: Decision = {
+  status: 'DELIVERED', retryInMs: null, disableEndpoint: null,
+  attempt: { attemptNumber: 1, trigger: 'event', startedAt: new Date(), durationMs: 1, responseStatus: 200, responseBody: 'ok', error: null },
+};
+
+it('keeps no claim payload reachable while an outcome waits for its write, nor for a delivery handed back', async () => {
+  let finishWrite: (() => void) | undefined;
+  const statements: unknown[][] = [];
+  const db = {
+    $queryRawUnsafe: (_sql: string, ...params: unknown[]) => {
+      statements.push(params);
+      return new Promise((resolve) => {
+        finishWrite = () => resolve([{ id: 'o1', tenantId: 'ten_1', changes: [{ deliveryId: 'd1' }], operational: [] }]);
+      });
+    },
+  } as unknown as PrismaClient;
+  const recorder = new Recorder({
+    config: { disableAfterMs: 0, retrySchedule: [0], maxRetryAfterMs: 0 },
+    db,
+    log: createLogger('silent'),
+    pubsub: { publish: () => {} } as unknown as HookyardPubSub,
+    outbox: { publish: () => {} } as unknown as OutboxRelay,
+    owner: 'test-owner',
+    onRetryScheduled: () => {},
+    wakeClaims: () => {},
+  });
+
+  const refs: WeakRef<object>[] = [];
+  // In a function of its own, so no local of this test holds the payloads.
+  (() => {
+    const sent = { body: 'x'.repeat(100_000) };
+    const unsent = { body: 'y'.repeat(100_000) };
+    refs.push(new WeakRef(sent), new WeakRef(unsent));
+    recorder.record(claimed('d1', sent), delivered);
+    recorder.release(claimed('d2', unsent));
+  })();
+  await vi.waitFor(() => expect(statements).toHaveLength(1));
+  // A WeakRef's target stays alive until the task that made it ends: let it end before collecting.
+  await new Promise((resolve) => setImmediate(resolve));
+  gc();
+  expect(refs.map((r) => r.deref() === undefined)).toEqual([true, true]);
+
+  // What it kept is enough to write the outcome and publish it.
+  finishWrite!();
+  const stopping = recorder.stop();
+  await vi.waitFor(() => expect(statements).toHaveLength(2));
+  expect(statements[0]![0]).toEqual(['d1']);
+  expect(statements[1]).toEqual([['d2'], 'test-owner']);
+  finishWrite!();
+  await stopping;
+});
