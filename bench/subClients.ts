@@ -12,6 +12,10 @@ const lags: number[] = [];
 const byStatus: Record<string, number[]> = {};
 let connected = 0;
 let errors = 0;
+// This process's CPU from the first push to the last: whether the clients bound the figures.
+let cpuAtFirst: NodeJS.CpuUsage | undefined;
+let firstAt = 0;
+let lastAt = 0;
 const clients = Array.from({ length: subscribers }, () =>
   subscriptionClient({
     url: url!,
@@ -34,7 +38,13 @@ for (const c of clients) {
     { endpointId: endpointId! },
     {
       next: (v) => {
-        const lag = Date.now() - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
+        const now = Date.now();
+        if (!cpuAtFirst) {
+          cpuAtFirst = process.cpuUsage();
+          firstAt = now;
+        }
+        lastAt = now;
+        const lag = now - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
         lags.push(lag);
         (byStatus[v.data!.deliveryStatusChanged.status] ??= []).push(lag);
         if (lags.length >= Number(expected)) finish();
@@ -47,11 +57,13 @@ for (const c of clients) {
 // The deadline starts once the driver has sent every event: it signals with SIGUSR2.
 process.on('SIGUSR2', () => setTimeout(() => finish(), Number(deadlineMs)));
 await done;
+const cpu = process.cpuUsage(cpuAtFirst);
+const pushMs = lastAt - firstAt;
 const pctOf = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 const statuses = Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }]));
-console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses } }));
+console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses, pushMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) } }));
 await Promise.all(clients.map((c) => c.dispose()));
 process.exit(0);

@@ -20,6 +20,16 @@ export interface SubscriptionBench {
   errors: number;
   /** p50/p99 per pushed status: PENDING is published by the API, SENDING and DELIVERED by the dispatcher. */
   statuses: Record<string, { p50: number; p99: number }>;
+  /** First push to last, at the clients. */
+  pushMs: number;
+  /**
+   * CPU per push (user + system): the server's from the first event sent until the clients are
+   * done (it includes the events' API calls and dispatch, small beside 1,000 pushes each), and
+   * the clients' process's from its first push to its last. Steadier than the lag on a shared
+   * machine, where the lag mostly says how much of a core each process was given.
+   */
+  serverCpuUsPerPush: number;
+  clientCpuUsPerPush: number;
 }
 
 interface Deps {
@@ -38,6 +48,12 @@ async function listening(url: string): Promise<number> {
   return Number(/^hookyard_graphql_subscribers (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
+/** The instance's process_cpu_seconds_total (prom-client's default metrics), in ms. */
+async function serverCpuMs(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return 1000 * Number(/^process_cpu_seconds_total ([\d.e+-]+)/m.exec(text)?.[1] ?? NaN);
+}
+
 export async function subscriptionBench(deps: Deps, subscribers: number, events: number, gapMs = 50): Promise<SubscriptionBench> {
   const endpointId = await createEndpoint(deps.api, { url: `${deps.receiverUrl}/sub/0`, eventTypes: ['sub.x'] });
   const expected = events * 3 * subscribers;
@@ -49,6 +65,8 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
     process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/clients`] : [],
   );
   const exited = new Promise<void>((r) => clients.proc.on('exit', () => r()));
+  let cpu0 = NaN;
+  let cpu1 = NaN;
   try {
     // Every subscription listening on the server, not a fixed sleep.
     const until = Date.now() + 60_000;
@@ -56,6 +74,7 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
       if (Date.now() > until) throw new Error(`only ${await listening(deps.url)} of ${subscribers} subscriptions listening`);
       await sleep(100);
     }
+    cpu0 = await serverCpuMs(deps.url);
     for (let i = 0; i < events; i++) {
       await deps.api.request(BenchSendEventCount, { input: { eventType: 'sub.x', payload: { i } } });
       await sleep(gapMs);
@@ -63,13 +82,18 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
     // Every event is in: the clients give the rest of the pushes until their deadline.
     clients.proc.kill('SIGUSR2');
     await exited;
+    cpu1 = await serverCpuMs(deps.url);
   } finally {
     await clients.kill();
   }
   const line = clients.lines.find((l) => l.startsWith('{"summary"'));
   if (!line) throw new Error(`subscriber process gave no summary:\n${clients.lines.slice(-10).join('\n')}`);
-  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }> } }).summary;
-  return { subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses };
+  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }>; pushMs: number; cpuMs: number } }).summary;
+  const perPush = (ms: number) => Math.round((1000 * ms) / Math.max(1, s.received) * 10) / 10;
+  return {
+    subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses,
+    pushMs: s.pushMs, serverCpuUsPerPush: perPush(cpu1 - cpu0), clientCpuUsPerPush: perPush(s.cpuMs),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
