@@ -16,6 +16,9 @@ let errors = 0;
 let cpuAtFirst: NodeJS.CpuUsage | undefined;
 let firstAt = 0;
 let lastAt = 0;
+// The changes' own times (occurredAt) per delivery, from the first subscriber: how close together
+// an event's three changes come, i.e. how bursty the pushes are offered.
+const changes = new Map<string, Record<string, number>>();
 const clients = Array.from({ length: subscribers }, () =>
   subscriptionClient({
     url: url!,
@@ -31,7 +34,7 @@ const clients = Array.from({ length: subscribers }, () =>
 );
 let finish: () => void;
 const done = new Promise<void>((r) => (finish = r));
-for (const c of clients) {
+for (const [i, c] of clients.entries()) {
   subscribe(
     c,
     BenchEndpointStatus,
@@ -47,6 +50,12 @@ for (const c of clients) {
         const lag = now - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
         lags.push(lag);
         (byStatus[v.data!.deliveryStatusChanged.status] ??= []).push(lag);
+        if (i === 0) {
+          const { delivery, status, occurredAt } = v.data!.deliveryStatusChanged;
+          const times = changes.get(delivery.id) ?? {};
+          times[status] = Date.parse(occurredAt);
+          changes.set(delivery.id, times);
+        }
         if (lags.length >= Number(expected)) finish();
       },
       error: () => void errors++,
@@ -63,7 +72,9 @@ const pctOf = (xs: number[], p: number) => {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
+const gaps = (from: string, to: string) => pctOf([...changes.values()].filter((t) => t[from] && t[to]).map((t) => t[to]! - t[from]!), 50);
+const changeGapsMs = { pendingToSending: gaps('PENDING', 'SENDING'), sendingToDelivered: gaps('SENDING', 'DELIVERED') };
 const statuses = Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }]));
-console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses, pushMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) } }));
+console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses, changeGapsMs, pushMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) } }));
 await Promise.all(clients.map((c) => c.dispose()));
 process.exit(0);

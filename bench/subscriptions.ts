@@ -20,6 +20,8 @@ export interface SubscriptionBench {
   errors: number;
   /** p50/p99 per pushed status: PENDING is published by the API, SENDING and DELIVERED by the dispatcher. */
   statuses: Record<string, { p50: number; p99: number }>;
+  /** Median time between an event's changes (their occurredAt): how bursty the pushes are offered. */
+  changeGapsMs: { pendingToSending: number; sendingToDelivered: number };
   /** First push to last, at the clients. */
   pushMs: number;
   /**
@@ -88,11 +90,11 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
   }
   const line = clients.lines.find((l) => l.startsWith('{"summary"'));
   if (!line) throw new Error(`subscriber process gave no summary:\n${clients.lines.slice(-10).join('\n')}`);
-  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }>; pushMs: number; cpuMs: number } }).summary;
+  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }>; changeGapsMs: SubscriptionBench['changeGapsMs']; pushMs: number; cpuMs: number } }).summary;
   const perPush = (ms: number) => Math.round((1000 * ms) / Math.max(1, s.received) * 10) / 10;
   return {
     subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses,
-    pushMs: s.pushMs, serverCpuUsPerPush: perPush(cpu1 - cpu0), clientCpuUsPerPush: perPush(s.cpuMs),
+    changeGapsMs: s.changeGapsMs, pushMs: s.pushMs, serverCpuUsPerPush: perPush(cpu1 - cpu0), clientCpuUsPerPush: perPush(s.cpuMs),
   };
 }
 
