@@ -19,6 +19,9 @@ let lastAt = 0;
 // The changes' own times (occurredAt) per delivery, from the first subscriber: how close together
 // an event's three changes come, i.e. how bursty the pushes are offered.
 const changes = new Map<string, Record<string, number>>();
+// Per change (delivery and status): its first and last arrival over all subscribers, to tell the
+// wait before a change's fan-out starts from the fan-out's own length.
+const spans = new Map<string, { occurred: number; first: number; last: number }>();
 const clients = Array.from({ length: subscribers }, () =>
   subscriptionClient({
     url: url!,
@@ -50,6 +53,10 @@ for (const [i, c] of clients.entries()) {
         const lag = now - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
         lags.push(lag);
         (byStatus[v.data!.deliveryStatusChanged.status] ??= []).push(lag);
+        const change = `${v.data!.deliveryStatusChanged.delivery.id} ${v.data!.deliveryStatusChanged.status}`;
+        const span = spans.get(change);
+        if (span) span.last = now;
+        else spans.set(change, { occurred: now - lag, first: now, last: now });
         if (i === 0) {
           const { delivery, status, occurredAt } = v.data!.deliveryStatusChanged;
           const times = changes.get(delivery.id) ?? {};
@@ -73,8 +80,13 @@ const pctOf = (xs: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 const gaps = (from: string, to: string) => pctOf([...changes.values()].filter((t) => t[from] && t[to]).map((t) => t[to]! - t[from]!), 50);
+const fanOutMs = {
+  startP50: pctOf([...spans.values()].map((x) => x.first - x.occurred), 50),
+  lengthP50: pctOf([...spans.values()].map((x) => x.last - x.first), 50),
+  lengthMax: Math.max(...[...spans.values()].map((x) => x.last - x.first)),
+};
 const changeGapsMs = { pendingToSending: gaps('PENDING', 'SENDING'), sendingToDelivered: gaps('SENDING', 'DELIVERED') };
 const statuses = Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }]));
-console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses, changeGapsMs, pushMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) } }));
+console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses, changeGapsMs, fanOutMs, pushMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) } }));
 await Promise.all(clients.map((c) => c.dispose()));
 process.exit(0);

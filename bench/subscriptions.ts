@@ -22,6 +22,11 @@ export interface SubscriptionBench {
   statuses: Record<string, { p50: number; p99: number }>;
   /** Median time between an event's changes (their occurredAt): how bursty the pushes are offered. */
   changeGapsMs: { pendingToSending: number; sendingToDelivered: number };
+  /**
+   * Per change: from its occurredAt to its first subscriber (startP50), and from its first
+   * subscriber to its last (the fan-out's length at the clients), medians over the changes.
+   */
+  fanOutMs: { startP50: number; lengthP50: number; lengthMax: number };
   /** First push to last, at the clients. */
   pushMs: number;
   /**
@@ -90,11 +95,11 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
   }
   const line = clients.lines.find((l) => l.startsWith('{"summary"'));
   if (!line) throw new Error(`subscriber process gave no summary:\n${clients.lines.slice(-10).join('\n')}`);
-  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }>; changeGapsMs: SubscriptionBench['changeGapsMs']; pushMs: number; cpuMs: number } }).summary;
+  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }>; changeGapsMs: SubscriptionBench['changeGapsMs']; fanOutMs: SubscriptionBench['fanOutMs']; pushMs: number; cpuMs: number } }).summary;
   const perPush = (ms: number) => Math.round((1000 * ms) / Math.max(1, s.received) * 10) / 10;
   return {
     subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses,
-    changeGapsMs: s.changeGapsMs, pushMs: s.pushMs, serverCpuUsPerPush: perPush(cpu1 - cpu0), clientCpuUsPerPush: perPush(s.cpuMs),
+    changeGapsMs: s.changeGapsMs, fanOutMs: s.fanOutMs, pushMs: s.pushMs, serverCpuUsPerPush: perPush(cpu1 - cpu0), clientCpuUsPerPush: perPush(s.cpuMs),
   };
 }
 
