@@ -234,8 +234,11 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
       for (;;) {
         const step = await next;
         if (step.done || group.closed) break;
-        deliver(group, step.value);
+        // Asked for before this one's frames are written, so that the next change's execution (its
+        // shared database read) is under way meanwhile, as it was when every subscriber wrote its
+        // own frame in later microtasks.
         next = iterator.next();
+        deliver(group, step.value);
       }
       end(group);
     } catch (err) {
