@@ -27,6 +27,8 @@ export interface SubscriptionBench {
    * subscriber to its last (the fan-out's length at the clients), medians over the changes.
    */
   fanOutMs: { startP50: number; lengthP50: number; lengthMax: number };
+  /** How many processes the subscribers were spread over. */
+  clientProcesses: number;
   /** First push to last, at the clients. */
   pushMs: number;
   /**
@@ -61,17 +63,43 @@ async function serverCpuMs(url: string): Promise<number> {
   return 1000 * Number(/^process_cpu_seconds_total ([\d.e+-]+)/m.exec(text)?.[1] ?? NaN);
 }
 
-export async function subscriptionBench(deps: Deps, subscribers: number, events: number, gapMs = 50): Promise<SubscriptionBench> {
+/** The raw figures one client process prints (bench/subClients.ts). */
+interface ClientRaw {
+  byStatus: Record<string, number[]>;
+  errors: number;
+  changes: Record<string, number>[];
+  spans: Record<string, { occurred: number; first: number; last: number }>;
+  firstAt: number;
+  lastAt: number;
+  cpuMs: number;
+}
+
+const pctOf = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+/**
+ * `clientProcesses` (BENCH_SUB_CLIENT_PROCS, default 1) splits the subscribers over that many
+ * processes: whether the clients' own process bounds the tail of a fan-out.
+ */
+export async function subscriptionBench(deps: Deps, subscribers: number, events: number, gapMs = 50, clientProcesses = Number(process.env.BENCH_SUB_CLIENT_PROCS ?? 1)): Promise<SubscriptionBench> {
   const endpointId = await createEndpoint(deps.api, { url: `${deps.receiverUrl}/sub/0`, eventTypes: ['sub.x'] });
   const expected = events * 3 * subscribers;
-  const clients = await spawnTs(
-    'bench/subClients.ts',
-    [deps.url.replace('http', 'ws') + '/graphql', deps.key, endpointId, String(subscribers), String(expected), '30000'],
-    {},
-    (l) => l.startsWith('{"connected"'),
-    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/clients`] : [],
+  const shares = Array.from({ length: clientProcesses }, (_, i) => Math.floor(subscribers / clientProcesses) + (i < subscribers % clientProcesses ? 1 : 0));
+  const clients = await Promise.all(
+    shares.map((n, i) =>
+      spawnTs(
+        'bench/subClients.ts',
+        [deps.url.replace('http', 'ws') + '/graphql', deps.key, endpointId, String(n), String(events * 3 * n), '30000'],
+        {},
+        (l) => l.startsWith('{"connected"'),
+        process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/clients${i}`] : [],
+      ),
+    ),
   );
-  const exited = new Promise<void>((r) => clients.proc.on('exit', () => r()));
+  // 'close', not 'exit': the figures' line may still be in the pipe when the process exits.
+  const exited = clients.map((c) => new Promise<void>((r) => c.proc.on('close', () => r())));
   let cpu0 = NaN;
   let cpu1 = NaN;
   try {
@@ -87,19 +115,50 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
       await sleep(gapMs);
     }
     // Every event is in: the clients give the rest of the pushes until their deadline.
-    clients.proc.kill('SIGUSR2');
-    await exited;
+    for (const c of clients) c.proc.kill('SIGUSR2');
+    await Promise.all(exited);
     cpu1 = await serverCpuMs(deps.url);
   } finally {
-    await clients.kill();
+    await Promise.all(clients.map((c) => c.kill()));
   }
-  const line = clients.lines.find((l) => l.startsWith('{"summary"'));
-  if (!line) throw new Error(`subscriber process gave no summary:\n${clients.lines.slice(-10).join('\n')}`);
-  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }>; changeGapsMs: SubscriptionBench['changeGapsMs']; fanOutMs: SubscriptionBench['fanOutMs']; pushMs: number; cpuMs: number } }).summary;
-  const perPush = (ms: number) => Math.round((1000 * ms) / Math.max(1, s.received) * 10) / 10;
+  const raws = clients.map((c) => {
+    const line = c.lines.find((l) => l.startsWith('{"raw"'));
+    if (!line) throw new Error(`subscriber process gave no figures:\n${c.lines.slice(-10).join('\n')}`);
+    return (JSON.parse(line) as { raw: ClientRaw }).raw;
+  });
+  const byStatus: Record<string, number[]> = {};
+  for (const r of raws) for (const [status, xs] of Object.entries(r.byStatus)) (byStatus[status] ??= []).push(...xs);
+  const lags = Object.values(byStatus).flat();
+  const spans = new Map<string, { occurred: number; first: number; last: number }>();
+  for (const r of raws) {
+    for (const [change, x] of Object.entries(r.spans)) {
+      const seen = spans.get(change);
+      spans.set(change, seen ? { occurred: x.occurred, first: Math.min(seen.first, x.first), last: Math.max(seen.last, x.last) } : x);
+    }
+  }
+  const gaps = (from: string, to: string) => pctOf(raws[0]!.changes.filter((t) => t[from] && t[to]).map((t) => t[to]! - t[from]!), 50);
+  const cpuMs = raws.reduce((sum, r) => sum + r.cpuMs, 0);
+  const perPush = (ms: number) => Math.round(((1000 * ms) / Math.max(1, lags.length)) * 10) / 10;
   return {
-    subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses,
-    changeGapsMs: s.changeGapsMs, fanOutMs: s.fanOutMs, pushMs: s.pushMs, serverCpuUsPerPush: perPush(cpu1 - cpu0), clientCpuUsPerPush: perPush(s.cpuMs),
+    subscribers,
+    events,
+    expected,
+    pushes: lags.length,
+    p50Ms: pctOf(lags, 50),
+    p99Ms: pctOf(lags, 99),
+    maxMs: Math.max(...lags),
+    errors: raws.reduce((sum, r) => sum + r.errors, 0),
+    statuses: Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }])),
+    changeGapsMs: { pendingToSending: gaps('PENDING', 'SENDING'), sendingToDelivered: gaps('SENDING', 'DELIVERED') },
+    fanOutMs: {
+      startP50: pctOf([...spans.values()].map((x) => x.first - x.occurred), 50),
+      lengthP50: pctOf([...spans.values()].map((x) => x.last - x.first), 50),
+      lengthMax: Math.max(...[...spans.values()].map((x) => x.last - x.first)),
+    },
+    clientProcesses,
+    pushMs: Math.max(...raws.map((r) => r.lastAt)) - Math.min(...raws.map((r) => r.firstAt)),
+    serverCpuUsPerPush: perPush(cpu1 - cpu0),
+    clientCpuUsPerPush: perPush(cpuMs),
   };
 }
 
