@@ -1,7 +1,8 @@
 // The graphql-ws subscribers of the subscriptions bench, in their own process (so the server's
 // CPU is not the clients'). argv: url key endpointId subscribers expectedPushes deadlineMs.
-// Prints {"connected":n} once every socket is acknowledged, then one summary line and exits when
-// every expected push arrived or the deadline passed.
+// Prints {"connected":n} once every socket is acknowledged, then one line of raw figures (the
+// driver merges those of all client processes) and exits when every expected push arrived or the
+// deadline passed.
 import WebSocket from 'ws';
 import { subscribe, subscriptionClient } from '../src/client/graphql.js';
 import { BenchEndpointStatus } from './operations.js';
@@ -12,6 +13,16 @@ const lags: number[] = [];
 const byStatus: Record<string, number[]> = {};
 let connected = 0;
 let errors = 0;
+// This process's CPU from the first push to the last: whether the clients bound the figures.
+let cpuAtFirst: NodeJS.CpuUsage | undefined;
+let firstAt = 0;
+let lastAt = 0;
+// The changes' own times (occurredAt) per delivery, from the first subscriber: how close together
+// an event's three changes come, i.e. how bursty the pushes are offered.
+const changes = new Map<string, Record<string, number>>();
+// Per change (delivery and status): its first and last arrival over all subscribers, to tell the
+// wait before a change's fan-out starts from the fan-out's own length.
+const spans = new Map<string, { occurred: number; first: number; last: number }>();
 const clients = Array.from({ length: subscribers }, () =>
   subscriptionClient({
     url: url!,
@@ -27,16 +38,32 @@ const clients = Array.from({ length: subscribers }, () =>
 );
 let finish: () => void;
 const done = new Promise<void>((r) => (finish = r));
-for (const c of clients) {
+for (const [i, c] of clients.entries()) {
   subscribe(
     c,
     BenchEndpointStatus,
     { endpointId: endpointId! },
     {
       next: (v) => {
-        const lag = Date.now() - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
+        const now = Date.now();
+        if (!cpuAtFirst) {
+          cpuAtFirst = process.cpuUsage();
+          firstAt = now;
+        }
+        lastAt = now;
+        const lag = now - Date.parse(v.data!.deliveryStatusChanged.occurredAt);
         lags.push(lag);
         (byStatus[v.data!.deliveryStatusChanged.status] ??= []).push(lag);
+        const change = `${v.data!.deliveryStatusChanged.delivery.id} ${v.data!.deliveryStatusChanged.status}`;
+        const span = spans.get(change);
+        if (span) span.last = now;
+        else spans.set(change, { occurred: now - lag, first: now, last: now });
+        if (i === 0) {
+          const { delivery, status, occurredAt } = v.data!.deliveryStatusChanged;
+          const times = changes.get(delivery.id) ?? {};
+          times[status] = Date.parse(occurredAt);
+          changes.set(delivery.id, times);
+        }
         if (lags.length >= Number(expected)) finish();
       },
       error: () => void errors++,
@@ -47,11 +74,11 @@ for (const c of clients) {
 // The deadline starts once the driver has sent every event: it signals with SIGUSR2.
 process.on('SIGUSR2', () => setTimeout(() => finish(), Number(deadlineMs)));
 await done;
-const pctOf = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
-const statuses = Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }]));
-console.log(JSON.stringify({ summary: { received: lags.length, p50: pctOf(lags, 50), p99: pctOf(lags, 99), max: Math.max(...lags), errors, statuses } }));
+const cpu = process.cpuUsage(cpuAtFirst);
+const changeTimes = [...changes.values()];
+const figures = JSON.stringify({
+  raw: { byStatus, errors, changes: changeTimes, spans: Object.fromEntries(spans), firstAt, lastAt, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+});
 await Promise.all(clients.map((c) => c.dispose()));
-process.exit(0);
+// Half a megabyte into a pipe: exit only once it is written (process.exit drops what is pending).
+process.stdout.write(`${figures}\n`, () => process.exit(0));

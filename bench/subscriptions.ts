@@ -20,6 +20,25 @@ export interface SubscriptionBench {
   errors: number;
   /** p50/p99 per pushed status: PENDING is published by the API, SENDING and DELIVERED by the dispatcher. */
   statuses: Record<string, { p50: number; p99: number }>;
+  /** Median time between an event's changes (their occurredAt): how bursty the pushes are offered. */
+  changeGapsMs: { pendingToSending: number; sendingToDelivered: number };
+  /**
+   * Per change: from its occurredAt to its first subscriber (startP50), and from its first
+   * subscriber to its last (the fan-out's length at the clients), medians over the changes.
+   */
+  fanOutMs: { startP50: number; lengthP50: number; lengthMax: number };
+  /** How many processes the subscribers were spread over. */
+  clientProcesses: number;
+  /** First push to last, at the clients. */
+  pushMs: number;
+  /**
+   * CPU per push (user + system): the server's from the first event sent until the clients are
+   * done (it includes the events' API calls and dispatch, small beside 1,000 pushes each), and
+   * the clients' process's from its first push to its last. Steadier than the lag on a shared
+   * machine, where the lag mostly says how much of a core each process was given.
+   */
+  serverCpuUsPerPush: number;
+  clientCpuUsPerPush: number;
 }
 
 interface Deps {
@@ -38,17 +57,51 @@ async function listening(url: string): Promise<number> {
   return Number(/^hookyard_graphql_subscribers (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
-export async function subscriptionBench(deps: Deps, subscribers: number, events: number, gapMs = 50): Promise<SubscriptionBench> {
+/** The instance's process_cpu_seconds_total (prom-client's default metrics), in ms. */
+async function serverCpuMs(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return 1000 * Number(/^process_cpu_seconds_total ([\d.e+-]+)/m.exec(text)?.[1] ?? NaN);
+}
+
+/** The raw figures one client process prints (bench/subClients.ts). */
+interface ClientRaw {
+  byStatus: Record<string, number[]>;
+  errors: number;
+  changes: Record<string, number>[];
+  spans: Record<string, { occurred: number; first: number; last: number }>;
+  firstAt: number;
+  lastAt: number;
+  cpuMs: number;
+}
+
+const pctOf = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+/**
+ * `clientProcesses` (BENCH_SUB_CLIENT_PROCS, default 1) splits the subscribers over that many
+ * processes: whether the clients' own process bounds the tail of a fan-out.
+ */
+export async function subscriptionBench(deps: Deps, subscribers: number, events: number, gapMs = 50, clientProcesses = Number(process.env.BENCH_SUB_CLIENT_PROCS ?? 1)): Promise<SubscriptionBench> {
   const endpointId = await createEndpoint(deps.api, { url: `${deps.receiverUrl}/sub/0`, eventTypes: ['sub.x'] });
   const expected = events * 3 * subscribers;
-  const clients = await spawnTs(
-    'bench/subClients.ts',
-    [deps.url.replace('http', 'ws') + '/graphql', deps.key, endpointId, String(subscribers), String(expected), '30000'],
-    {},
-    (l) => l.startsWith('{"connected"'),
-    process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/clients`] : [],
+  const shares = Array.from({ length: clientProcesses }, (_, i) => Math.floor(subscribers / clientProcesses) + (i < subscribers % clientProcesses ? 1 : 0));
+  const clients = await Promise.all(
+    shares.map((n, i) =>
+      spawnTs(
+        'bench/subClients.ts',
+        [deps.url.replace('http', 'ws') + '/graphql', deps.key, endpointId, String(n), String(events * 3 * n), '30000'],
+        {},
+        (l) => l.startsWith('{"connected"'),
+        process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/clients${i}`] : [],
+      ),
+    ),
   );
-  const exited = new Promise<void>((r) => clients.proc.on('exit', () => r()));
+  // 'close', not 'exit': the figures' line may still be in the pipe when the process exits.
+  const exited = clients.map((c) => new Promise<void>((r) => c.proc.on('close', () => r())));
+  let cpu0 = NaN;
+  let cpu1 = NaN;
   try {
     // Every subscription listening on the server, not a fixed sleep.
     const until = Date.now() + 60_000;
@@ -56,20 +109,57 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
       if (Date.now() > until) throw new Error(`only ${await listening(deps.url)} of ${subscribers} subscriptions listening`);
       await sleep(100);
     }
+    cpu0 = await serverCpuMs(deps.url);
     for (let i = 0; i < events; i++) {
       await deps.api.request(BenchSendEventCount, { input: { eventType: 'sub.x', payload: { i } } });
       await sleep(gapMs);
     }
     // Every event is in: the clients give the rest of the pushes until their deadline.
-    clients.proc.kill('SIGUSR2');
-    await exited;
+    for (const c of clients) c.proc.kill('SIGUSR2');
+    await Promise.all(exited);
+    cpu1 = await serverCpuMs(deps.url);
   } finally {
-    await clients.kill();
+    await Promise.all(clients.map((c) => c.kill()));
   }
-  const line = clients.lines.find((l) => l.startsWith('{"summary"'));
-  if (!line) throw new Error(`subscriber process gave no summary:\n${clients.lines.slice(-10).join('\n')}`);
-  const s = (JSON.parse(line) as { summary: { received: number; p50: number; p99: number; max: number; errors: number; statuses: Record<string, { p50: number; p99: number }> } }).summary;
-  return { subscribers, events, expected, pushes: s.received, p50Ms: s.p50, p99Ms: s.p99, maxMs: s.max, errors: s.errors, statuses: s.statuses };
+  const raws = clients.map((c) => {
+    const line = c.lines.find((l) => l.startsWith('{"raw"'));
+    if (!line) throw new Error(`subscriber process gave no figures:\n${c.lines.slice(-10).join('\n')}`);
+    return (JSON.parse(line) as { raw: ClientRaw }).raw;
+  });
+  const byStatus: Record<string, number[]> = {};
+  for (const r of raws) for (const [status, xs] of Object.entries(r.byStatus)) (byStatus[status] ??= []).push(...xs);
+  const lags = Object.values(byStatus).flat();
+  const spans = new Map<string, { occurred: number; first: number; last: number }>();
+  for (const r of raws) {
+    for (const [change, x] of Object.entries(r.spans)) {
+      const seen = spans.get(change);
+      spans.set(change, seen ? { occurred: x.occurred, first: Math.min(seen.first, x.first), last: Math.max(seen.last, x.last) } : x);
+    }
+  }
+  const gaps = (from: string, to: string) => pctOf(raws[0]!.changes.filter((t) => t[from] && t[to]).map((t) => t[to]! - t[from]!), 50);
+  const cpuMs = raws.reduce((sum, r) => sum + r.cpuMs, 0);
+  const perPush = (ms: number) => Math.round(((1000 * ms) / Math.max(1, lags.length)) * 10) / 10;
+  return {
+    subscribers,
+    events,
+    expected,
+    pushes: lags.length,
+    p50Ms: pctOf(lags, 50),
+    p99Ms: pctOf(lags, 99),
+    maxMs: Math.max(...lags),
+    errors: raws.reduce((sum, r) => sum + r.errors, 0),
+    statuses: Object.fromEntries(Object.entries(byStatus).map(([s, xs]) => [s, { p50: pctOf(xs, 50), p99: pctOf(xs, 99) }])),
+    changeGapsMs: { pendingToSending: gaps('PENDING', 'SENDING'), sendingToDelivered: gaps('SENDING', 'DELIVERED') },
+    fanOutMs: {
+      startP50: pctOf([...spans.values()].map((x) => x.first - x.occurred), 50),
+      lengthP50: pctOf([...spans.values()].map((x) => x.last - x.first), 50),
+      lengthMax: Math.max(...[...spans.values()].map((x) => x.last - x.first)),
+    },
+    clientProcesses,
+    pushMs: Math.max(...raws.map((r) => r.lastAt)) - Math.min(...raws.map((r) => r.firstAt)),
+    serverCpuUsPerPush: perPush(cpu1 - cpu0),
+    clientCpuUsPerPush: perPush(cpuMs),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -6,12 +6,40 @@
 // object is handed to every member, whose socket only serializes it. An envelop plugin, so HTTP
 // (SSE) and graphql-ws subscriptions share alike and keep every other plugin per subscriber
 // (limits ran before; errors are still stamped with each subscriber's own request id).
+//
+// A member whose transport gave a FrameSink (graphql-ws, src/http/server.ts) is also spared the
+// per-subscriber pipeline for results without errors: the group serializes the result once and
+// hands the same JSON text to every such member's sink, which writes it into that subscription's
+// own frame. With 1,000 sockets the per-socket work (graphql-ws's stringify of the whole message,
+// envelop's per-subscriber result mapping, graphql-ws's per-message promises) cost about a third of
+// the server's CPU per push (BENCHMARKS.md, "Issue 12, item 3 again"). Skipping the per-subscriber
+// hooks is sound because those after this plugin (stampResults, Yoga's error masking) change only
+// results with errors; a plugin that rewrote results without errors would have to run in the
+// group's source instead.
 import { print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from './context.js';
 
 type Result = ExecutionResult;
 type Subscribed = AsyncIterable<Result> | Result;
+
+/**
+ * A transport's way to push one subscription's next result as JSON text it frames itself (the
+ * graphql-ws socket: `{"id":…,"type":"next","payload":<json>}`). Given through the context
+ * (`Context.frameSink`); subscribers without one (SSE) get every result through their stream.
+ */
+export interface FrameSink {
+  next(payloadJson: string): void;
+}
+
+/**
+ * The payload graphql-ws would write for a result without errors (it drops an absent or null
+ * `errors` and writes the rest as it is), serialized once for every member of a group.
+ */
+export function payloadJson(result: Result): string {
+  const { errors: _none, ...payload } = result;
+  return JSON.stringify(payload);
+}
 
 /**
  * One subscriber's stream of its group's results. A member joins its group when it is made (not
@@ -25,7 +53,19 @@ class MemberStream implements AsyncIterableIterator<Result> {
   private ended = false;
   private failure: { err: unknown } | null = null;
 
-  constructor(private readonly onLeave: (m: MemberStream) => void) {}
+  constructor(
+    private readonly onLeave: (m: MemberStream) => void,
+    readonly sink?: FrameSink,
+  ) {}
+
+  /**
+   * The reader is waiting for its next value: everything handed to it before has been written
+   * (graphql-ws asks for the next value only once the previous frame's write has completed), so a
+   * frame written through the sink now cannot overtake one still on its way.
+   */
+  get idle(): boolean {
+    return this.waiting !== null;
+  }
 
   push(value: Result): void {
     if (this.ended) return;
@@ -165,6 +205,20 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
     changed();
   }
 
+  /**
+   * A result to every member. Errors take each member's own pipeline (they are stamped with its
+   * request id); otherwise a member with a sink and nothing in flight gets the text serialized once
+   * for the whole group, the others (busy, or without a sink) get the object in their stream.
+   */
+  function deliver(group: Group, result: Result) {
+    const shareable = result.errors == null;
+    let json: string | undefined;
+    for (const m of group.members) {
+      if (shareable && m.sink && m.idle) m.sink.next((json ??= payloadJson(result)));
+      else m.push(result);
+    }
+  }
+
   async function pump(key: string, group: Group, iterator: AsyncIterator<Result>) {
     group.iterator = iterator;
     if (group.closed) {
@@ -180,8 +234,11 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
       for (;;) {
         const step = await next;
         if (step.done || group.closed) break;
-        for (const m of group.members) void m.push(step.value);
+        // Asked for before this one's frames are written, so that the next change's execution (its
+        // shared database read) is under way meanwhile, as it was when every subscriber wrote its
+        // own frame in later microtasks.
         next = iterator.next();
+        deliver(group, step.value);
       }
       end(group);
     } catch (err) {
@@ -192,9 +249,9 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
   }
 
   /** A new member of `group`, or (the group closed meanwhile: everyone else left) a new group. */
-  function join(key: string, group: Group, start: () => Promise<Subscribed> | Subscribed): Promise<Subscribed> | Subscribed {
-    if (group.closed) return subscribe(key, start);
-    const member = new MemberStream((m) => leave(key, group, m));
+  function join(key: string, group: Group, start: () => Promise<Subscribed> | Subscribed, sink?: FrameSink): Promise<Subscribed> | Subscribed {
+    if (group.closed) return subscribe(key, start, sink);
+    const member = new MemberStream((m) => leave(key, group, m), sink);
     group.members.add(member);
     if (group.listening) count(member);
     return member;
@@ -203,12 +260,13 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
   /**
    * Joins the group of `key`, or starts it with `start` (this subscriber's own subscribe). A start
    * that answers with a single result (an error: a bad argument, say) is given to every subscriber
-   * that joined meanwhile, and no group is kept.
+   * that joined meanwhile, and no group is kept. `sink`: this subscriber's transport frames
+   * results itself (see FrameSink).
    */
-  function subscribe(key: string, start: () => Promise<Subscribed> | Subscribed): Promise<Subscribed> {
+  function subscribe(key: string, start: () => Promise<Subscribed> | Subscribed, sink?: FrameSink): Promise<Subscribed> {
     const existing = groups.get(key);
     if (existing && !existing.closed) {
-      return existing.started!.then((s) => (Symbol.asyncIterator in s ? join(key, existing, start) : s));
+      return existing.started!.then((s) => (Symbol.asyncIterator in s ? join(key, existing, start, sink) : s));
     }
     const group: Group = { members: new Set(), listening: false, closed: false };
     groups.set(key, group);
@@ -228,7 +286,7 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
       );
     return group.started.then((s) => {
       if (!(Symbol.asyncIterator in s)) return s;
-      const member = join(key, group, start);
+      const member = join(key, group, start, sink);
       // The first member is in before the source is asked for anything.
       void pump(key, group, (s as AsyncIterable<Result>)[Symbol.asyncIterator]());
       return member;
@@ -240,7 +298,8 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
       setSubscribeFn((subscribeArgs) => {
         const key = shapeKey(subscribeArgs);
         if (key === null) return subscribeFn(subscribeArgs);
-        return subscribe(key, () => subscribeFn(subscribeArgs) as Promise<Subscribed> | Subscribed);
+        const sink = (subscribeArgs.contextValue as Context).frameSink;
+        return subscribe(key, () => subscribeFn(subscribeArgs) as Promise<Subscribed> | Subscribed, sink);
       });
     },
   };

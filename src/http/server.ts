@@ -9,6 +9,7 @@ import { WebSocketServer } from 'ws';
 import { authenticate } from '../auth/apiKeys.js';
 import type { Auth } from '../auth/apiKeys.js';
 import { type HookyardYoga, stampErrors } from '../graphql/yoga.js';
+import type { FrameSink } from '../graphql/sharedSubscriptions.js';
 import { createRestApi } from '../rest/router.js';
 import type { Services } from '../services.js';
 import { authenticateSession, SESSION_COOKIE } from '../auth/sessions.js';
@@ -241,7 +242,7 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
         ctx.extra.auth = auth;
         return true;
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const requestId = randomUUID();
         let auth = ctx.extra.auth;
         if (!auth) {
@@ -267,12 +268,25 @@ export function createHttpServer({ yoga, services, checkReady }: HttpDeps): { se
         } catch (err) {
           return stampErrors({ errors: [err as GraphQLError] }, requestId).errors!;
         }
+        // The shared subscription groups write their results without errors straight to the socket
+        // (sharedSubscriptions.ts): the payload's JSON is made once per group and each socket only
+        // puts it in its own frame, exactly as graphql-ws's stringifyMessage writes a next message
+        // (id, type, payload in that order). graphql-ws has no hook for that: its onNext can only
+        // replace the payload object, which it then serializes again for every socket.
+        const socket = ctx.extra.socket;
+        const framePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        const frameSink: FrameSink = {
+          next(payload) {
+            // graphql-ws's own send skips a socket that is no longer open the same way.
+            if (socket.readyState === socket.OPEN) socket.send(framePrefix + payload + '}');
+          },
+        };
         const args: ExecutionArgs = {
           schema,
           operationName: params.operationName,
           document,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue: Object.assign(await contextFactory(), { frameSink }),
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);

@@ -1,7 +1,9 @@
 // Subscribers of one shape share one execution per change (src/graphql/sharedSubscriptions.ts):
 // over real graphql-ws sockets, every subscriber still gets every push, and tenants, variables and
 // documents each keep their own results.
+import { MessageType, type NextMessage, parseMessage, stringifyMessage } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { newId } from '../../src/ids.js';
 import { CreateEndpoint, OnDeliveryStatus, SendEvent, type StatusChange } from '../helpers/operations.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
@@ -54,6 +56,55 @@ describe('subscriptions of one shape', () => {
     }
     await Promise.all(sockets.map((c) => c.dispose()));
     await expect.poll(() => t.app.metrics.subscriptionStats.groups).toBe(before);
+  });
+
+  it('writes every push of a group as the same payload text in each subscription\'s own frame, as graphql-ws writes it', async () => {
+    const ep = await endpoint(t.key, 'frame.*');
+    // Real graphql-ws clients on sockets that also keep every text frame they receive.
+    const recording = (into: string[]) =>
+      class extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols);
+          this.on('message', (data) => into.push(String(data)));
+        }
+      };
+    const frames: string[][] = [[], []];
+    const a = wsClient(t.wsUrl, t.key, { webSocketImpl: recording(frames[0]!) });
+    const b = wsClient(t.wsUrl, t.key, { webSocketImpl: recording(frames[1]!) });
+    const before = t.app.metrics.subscriptionStats.groups;
+    const listening = watchSubscriptions(t.app.services).expect(3);
+    // Two subscriptions of the shape on one socket (two ids), one on another socket.
+    const subs = [a, a, b].map((c) => collect<StatusChange>(c, OnDeliveryStatus, { endpointId: ep }));
+    await listening();
+    expect(t.app.metrics.subscriptionStats.groups - before).toBe(1);
+    const eventId = await delivered(t.key, 'frame.one');
+    const d = await t.prisma.delivery.findFirstOrThrow({ where: { eventId, endpointId: ep } });
+    for (const s of subs) {
+      await s.until((items) => transitions(items, d.id).length === 3);
+      expect(transitions(s.items, d.id)).toEqual(STATUSES);
+      expect(s.errors).toEqual([]);
+    }
+
+    const nexts = frames.map((fs) =>
+      fs.map((f) => ({ text: f, message: parseMessage(f) })).filter((f): f is { text: string; message: NextMessage } => f.message.type === MessageType.Next),
+    );
+    expect(nexts.flat()).toHaveLength(9);
+    expect(new Set(nexts[0]!.map((f) => f.message.id)).size).toBe(2);
+    expect(new Set(nexts[1]!.map((f) => f.message.id)).size).toBe(1);
+    const payloadTexts = new Map<string, Set<string>>();
+    for (const { text, message } of nexts.flat()) {
+      const { id, payload } = message;
+      // Byte for byte what graphql-ws's own server writes for this id and payload.
+      expect(text).toBe(stringifyMessage({ id, type: MessageType.Next, payload }));
+      const prefix = stringifyMessage({ id, type: MessageType.Next, payload: {} }).slice(0, -3);
+      const status = (payload.data as StatusChange).deliveryStatusChanged.status;
+      payloadTexts.set(status, (payloadTexts.get(status) ?? new Set()).add(text.slice(prefix.length, -1)));
+    }
+    // One text per change, whichever socket or subscription it went to.
+    expect([...payloadTexts.keys()].sort()).toEqual(['DELIVERED', 'PENDING', 'SENDING']);
+    for (const texts of payloadTexts.values()) expect(texts.size).toBe(1);
+    await a.dispose();
+    await b.dispose();
   });
 
   it('never shares between tenants, and gives other variables and other documents their own results', async () => {

@@ -1,9 +1,9 @@
 // The sharing of subscription executions, without a server: who shares a group, and that what a
 // group yields reaches its own members only.
 import fc from 'fast-check';
-import { parse, type ExecutionResult } from 'graphql';
+import { GraphQLError, parse, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { createSharedSubscriptions, shapeKey } from '../../src/graphql/sharedSubscriptions.js';
+import { createSharedSubscriptions, type FrameSink, shapeKey } from '../../src/graphql/sharedSubscriptions.js';
 
 /** A source the test pushes into; graphql-js's subscribe returns one such stream per execution. */
 function source() {
@@ -52,6 +52,13 @@ const argsOf = (s: Shape) => ({
   operationName: undefined,
 });
 
+/** A transport's sink (graphql-ws's socket in src/http/server.ts) that keeps what it is given. */
+function sink() {
+  const texts: string[] = [];
+  const s: FrameSink & { texts: string[] } = { texts, next: (json) => void texts.push(json) };
+  return s;
+}
+
 async function first(it: AsyncIterator<ExecutionResult>): Promise<ExecutionResult> {
   const step = await it.next();
   if (step.done) throw new Error('stream ended');
@@ -86,6 +93,49 @@ describe('shared subscriptions', () => {
     expect(sources).toHaveLength(2);
   });
 
+  it('serializes a result once for every member with a sink, and gives results with errors (or a busy reader) the member\'s own stream', async () => {
+    const shared = createSharedSubscriptions();
+    const src = source();
+    const key = shapeKey(argsOf({ tenant: 't1', key: 'k1', doc: 0, endpointId: null }))!;
+    const sinks = [sink(), sink(), sink()];
+    const framed = (await Promise.all(sinks.map((s) => shared.subscribe(key, () => src.iterable, s)))) as AsyncIterableIterator<ExecutionResult>[];
+    // An SSE subscriber of the same shape: no sink, every result through its stream.
+    const plain = (await shared.subscribe(key, () => src.iterable)) as AsyncIterableIterator<ExecutionResult>;
+    expect(shared.stats.groups).toBe(1);
+    // graphql-ws is waiting on each framed member: nothing of theirs is in flight.
+    const waiting = framed.map((m) => m.next());
+
+    let serializations = 0;
+    const counted = { toJSON: () => (serializations++, 'status') };
+    const result: ExecutionResult = { data: { n: 1, counted } };
+    src.push(result);
+    expect(await first(plain)).toBe(result);
+    expect(serializations).toBe(1);
+    for (const s of sinks) expect(s.texts).toEqual(['{"data":{"n":1,"counted":"status"}}']);
+
+    // Errors are stamped per subscriber (its own request id): the object goes to each stream.
+    const failed: ExecutionResult = { data: null, errors: [new GraphQLError('boom')] };
+    src.push(failed);
+    for (const w of waiting) expect((await w).value).toBe(failed);
+    expect(await first(plain)).toBe(failed);
+    for (const s of sinks) expect(s.texts).toHaveLength(1);
+
+    // Nobody asked for the next value yet (graphql-ws still writing the error): queued, in order.
+    const later: ExecutionResult = { data: { n: 2 } };
+    src.push(later);
+    expect(await first(plain)).toBe(later);
+    for (const s of sinks) expect(s.texts).toHaveLength(1);
+    for (const m of framed) expect(await first(m)).toBe(later);
+    // Waiting again: back to the shared text.
+    const again = framed.map((m) => m.next());
+    src.push({ data: { n: 3 } });
+    await first(plain);
+    for (const s of sinks) expect(s.texts).toEqual(['{"data":{"n":1,"counted":"status"}}', '{"data":{"n":3}}']);
+    for (const m of [...framed, plain]) await m.return!();
+    expect(src.ended).toBe(true);
+    await Promise.all(again);
+  });
+
   it('gives a start that answers with errors to everyone who joined meanwhile, and keeps no group', async () => {
     const shared = createSharedSubscriptions();
     let starts = 0;
@@ -109,17 +159,26 @@ describe('shared subscriptions', () => {
       endpointId: fc.constantFrom(null, 'ep_1', 'ep_2'),
     });
     await fc.assert(
-      fc.asyncProperty(fc.array(shapeArb, { minLength: 1, maxLength: 30 }), async (shapes) => {
+      // Some subscribers have a sink (graphql-ws) and are waiting: they get the group's shared text.
+      fc.asyncProperty(fc.array(fc.tuple(shapeArb, fc.boolean()), { minLength: 1, maxLength: 30 }), async (subscribers) => {
+        const shapes = subscribers.map(([shape]) => shape);
         const shared = createSharedSubscriptions();
         const started: { shape: Shape; src: ReturnType<typeof source> }[] = [];
         const members = await Promise.all(
-          shapes.map(async (shape) => {
-            const it = (await shared.subscribe(shapeKey(argsOf(shape))!, () => {
-              const src = source();
-              started.push({ shape, src });
-              return src.iterable;
-            })) as AsyncIterableIterator<ExecutionResult>;
-            return { shape, it };
+          subscribers.map(async ([shape, framed]) => {
+            const s = framed ? sink() : undefined;
+            const it = (await shared.subscribe(
+              shapeKey(argsOf(shape))!,
+              () => {
+                const src = source();
+                started.push({ shape, src });
+                return src.iterable;
+              },
+              s,
+            )) as AsyncIterableIterator<ExecutionResult>;
+            // graphql-ws is waiting for the next value of a framed member.
+            if (s) void it.next();
+            return { shape, it, sink: s };
           }),
         );
         // One execution per distinct shape, however many subscribers.
@@ -127,7 +186,12 @@ describe('shared subscriptions', () => {
         expect(started).toHaveLength(distinct.size);
         // Each execution yields what only its own starter's shape may see.
         for (const { shape, src } of started) src.push({ data: { for: JSON.stringify(shape) } });
-        for (const { shape, it } of members) expect((await first(it)).data).toEqual({ for: JSON.stringify(shape) });
+        // The sources and the groups answer in microtasks: after a macrotask every result is handed out.
+        await new Promise((r) => setImmediate(r));
+        for (const { shape, it, sink: s } of members) {
+          if (s) expect(s.texts.map((t) => JSON.parse(t))).toEqual([{ data: { for: JSON.stringify(shape) } }]);
+          else expect((await first(it)).data).toEqual({ for: JSON.stringify(shape) });
+        }
         for (const { it } of members) await it.return!();
         expect(started.every(({ src }) => src.ended)).toBe(true);
       }),
