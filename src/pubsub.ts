@@ -1,7 +1,9 @@
 // Typed, tenant-scoped topics. Payloads carry ids and the transition only; resolvers re-read the
 // delivery through Prisma. In one process an in-memory target; with REDIS_URL, Redis, so a
 // subscriber on one instance sees changes made by another.
-import { createPubSub, type PubSub } from 'graphql-yoga';
+// From graphql-yoga's own pubsub package, not graphql-yoga: a dispatcher process needs the pubsub but
+// not the GraphQL server (graphql-yoga's index loads it all).
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import { watchRedis } from './redisHealth.js';
