@@ -1,8 +1,8 @@
 // `npm run soak`: two instances + one PostgreSQL + one Redis, a receiver that randomly fails,
 // times out, resets connections and answers slowly, and answers 1% (SOAK_POISON) with a 200 whose
 // body carries NUL and invalid UTF-8 bytes; retention on (SOAK_RETENTION, default 2m, `0` keeps
-// everything). One instance is killed with SIGKILL midway and restarted. Prints the counts and the
-// table sizes at the end; exits 1 if anything is lost.
+// everything). One instance is killed with SIGKILL midway and restarted. Prints the counts, the
+// table sizes over time (SOAK_VACUUM below) and RSS per process; exits 1 if anything is lost.
 //
 // Load: SOAK_EVENTS events as fast as 16 senders go (default 50,000), or with SOAK_SECONDS a steady
 // SOAK_RATE events/s (default 40) for that long. SOAK_BUILT=1 runs the built server (dist/, as
@@ -34,6 +34,10 @@ const POISON = process.env.SOAK_POISON ?? '0.01';
 const BUILT = process.env.SOAK_BUILT && process.env.SOAK_BUILT !== '0' ? (process.env.SOAK_BUILT === '1' ? 'dist' : process.env.SOAK_BUILT) : undefined;
 const SPLIT = process.env.SOAK_SPLIT === '1';
 const SAMPLE_S = Number(process.env.SOAK_SAMPLE_SECONDS ?? 10);
+// Retention only deletes; the space comes back through (auto)vacuum. Where the server runs with
+// autovacuum off (this machine's does), `auto` VACUUMs the soak's tables every minute in its place,
+// so the sizes show what a server with autovacuum on would hold; `0` never, `1` always.
+const VACUUM = process.env.SOAK_VACUUM ?? 'auto';
 const REDIS_URL = process.env.HOOKYARD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CONCURRENCY = 64;
 const log = (...a: unknown[]) => console.log(`[soak ${new Date().toISOString().slice(11, 19)}]`, ...a);
@@ -49,11 +53,11 @@ const rssMb = (pid: number | undefined) => {
 const TABLES = ['Event', 'Delivery', 'DeliveryAttempt', 'StatusOutbox', 'RateLimit'];
 
 const ARCHIVE_SQL = `
-  CREATE TABLE soak_deleted_event (id text PRIMARY KEY);
+  CREATE TABLE soak_deleted_event (id text PRIMARY KEY, event_type text NOT NULL);
   CREATE TABLE soak_deleted_delivery (id text PRIMARY KEY, status text NOT NULL, attempt_count int NOT NULL);
   CREATE TABLE soak_deleted_attempt (delivery_id text NOT NULL, attempt_number int NOT NULL, response_status int, error text);
   CREATE FUNCTION soak_keep_event() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN INSERT INTO soak_deleted_event VALUES (OLD.id); RETURN OLD; END $$;
+    BEGIN INSERT INTO soak_deleted_event VALUES (OLD.id, OLD."eventType"); RETURN OLD; END $$;
   CREATE FUNCTION soak_keep_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN INSERT INTO soak_deleted_delivery VALUES (OLD.id, OLD.status::text, OLD."attemptCount"); RETURN OLD; END $$;
   CREATE FUNCTION soak_keep_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -67,6 +71,8 @@ async function main(): Promise<number> {
   const { databaseUrl: DATABASE_URL, key } = soakDb;
   const sql = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
   await sql.query(ARCHIVE_SQL);
+  const autovacuum = (await sql.query<{ autovacuum: string }>('SHOW autovacuum')).rows[0]!.autovacuum === 'on';
+  const vacuum = VACUUM === '1' || (VACUUM === 'auto' && !autovacuum);
   const receiver = await startReceiverProc({ CHAOS: '1', HANG_MS: '3000', POISON_RATE: POISON });
   const env = {
     DATABASE_URL,
@@ -97,6 +103,7 @@ async function main(): Promise<number> {
     for (let n = 0; sampling; n++) {
       const rss = Object.fromEntries(Object.entries(procs()).map(([name, pid]) => [name, rssMb(pid)]));
       // Rows and sizes every 6th sample: enough to see whether retention keeps the tables level.
+      if (vacuum && n % 6 === 0 && n > 0) await sql.query(`VACUUM ${TABLES.map((t) => `"${t}"`).join(', ')}`).catch((err: unknown) => log('vacuum failed', err));
       const rows = n % 6 === 0 ? await tableSizes(sql).catch(() => undefined) : undefined;
       samples.push({ t: Math.round((Date.now() - t0) / 1000), rss, ...(rows ? { rows } : {}) });
       await sleep(SAMPLE_S * 1000);
@@ -116,7 +123,7 @@ async function main(): Promise<number> {
     });
     await sleep(500);
 
-    log(`sending ${EVENTS} events through both instances${SECONDS > 0 ? ` at ${RATE}/s for ${SECONDS}s` : ''}; A is killed halfway; retention ${RETENTION}, poison ${POISON}${BUILT ? `, built (${BUILT})` : ''}${SPLIT ? ', B split' : ''}`);
+    log(`sending ${EVENTS} events through both instances${SECONDS > 0 ? ` at ${RATE}/s for ${SECONDS}s` : ''}; A is killed halfway; retention ${RETENTION}, poison ${POISON}, autovacuum ${autovacuum ? 'on' : 'off'}${vacuum ? ' (the soak VACUUMs every minute)' : ''}${BUILT ? `, built (${BUILT})` : ''}${SPLIT ? ', B split' : ''}`);
     let next = 0;
     let accepted = 0;
     let retried = 0;
@@ -176,10 +183,14 @@ async function main(): Promise<number> {
     // Live rows plus the copies of deleted ones. A row is deleted once, so the two never overlap;
     // retention deletes no attempt without its delivery, nor a delivery without its event.
     const q = async <T extends pg.QueryResultRow>(text: string) => (await sql.query<T>(text)).rows;
-    const [{ events, deletedEvents }] = await q<{ events: number; deletedEvents: number }>(
-      `SELECT (SELECT count(*) FROM "Event")::int + (SELECT count(*) FROM soak_deleted_event)::int AS events,
+    // Only the soak's own events are compared with what was sent: Hookyard stores its operational
+    // facts (hookyard.delivery.failed, hookyard.endpoint.failing / recovered) as events too.
+    const [{ events, operationalEvents, deletedEvents }] = await q<{ events: number; operationalEvents: number; deletedEvents: number }>(
+      `WITH e AS (SELECT "eventType" AS t FROM "Event" UNION ALL SELECT event_type FROM soak_deleted_event)
+       SELECT (SELECT count(*) FROM e WHERE t = 'soak.event')::int AS events,
+              (SELECT count(*) FROM e WHERE t LIKE 'hookyard.%')::int AS "operationalEvents",
               (SELECT count(*) FROM soak_deleted_event)::int AS "deletedEvents"`,
-    ) as [{ events: number; deletedEvents: number }];
+    ) as [{ events: number; operationalEvents: number; deletedEvents: number }];
     const deliveries = await q<{ id: string; status: string; attemptCount: number; deleted: boolean }>(
       `SELECT id, status::text, "attemptCount", false AS deleted FROM "Delivery"
        UNION ALL SELECT id, status, attempt_count, true FROM soak_deleted_delivery`,
@@ -207,6 +218,7 @@ async function main(): Promise<number> {
     const counts = {
       eventsRequested: EVENTS,
       eventsStored: events,
+      operationalEvents,
       deliveries: deliveries.length,
       delivered: deliveries.filter((d) => d.status === 'DELIVERED').length,
       failed: deliveries.filter((d) => d.status === 'FAILED').length,
@@ -230,6 +242,8 @@ async function main(): Promise<number> {
     log('tables at the end (rows, total size with indexes and TOAST):');
     for (const [table, s] of Object.entries(sizes)) log(`  ${table.padEnd(16)} ${String(s.rows).padStart(8)} rows ${String(s.totalKb).padStart(8)} kB`);
     const memory = rssSummary(samples);
+    log('tables over time (rows / total kB, every 5 minutes or fifth of the run):');
+    for (const line of sizesOverTime(samples)) log(`  ${line}`);
     for (const [proc, m] of Object.entries(memory)) log(`RSS ${proc}: first 5 min mean ${m.first5MinMeanMb} MB, last 5 min mean ${m.last5MinMeanMb} MB, peak ${m.peakMb} MB (${m.samples} samples)`);
     const lost =
       counts.eventsStored !== EVENTS ||
@@ -246,7 +260,7 @@ async function main(): Promise<number> {
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `soak-${new Date(t0).toISOString().slice(0, 16).replace(/:/g, '')}${process.env.SOAK_KEEP_RESULT === '1' ? '' : '.tmp'}.json`);
-    writeFileSync(file, `${JSON.stringify({ settings: { EVENTS, SECONDS, RATE, RETENTION, POISON, BUILT, SPLIT }, counts, tables: sizes, memory, samples }, null, 1)}\n`);
+    writeFileSync(file, `${JSON.stringify({ settings: { EVENTS, SECONDS, RATE, RETENTION, POISON, BUILT, SPLIT, autovacuum, soakVacuums: vacuum }, counts, tables: sizes, memory, samples }, null, 1)}\n`);
     log(`wrote ${file}`);
     await sub.dispose();
   } finally {
@@ -270,6 +284,15 @@ async function tableSizes(sql: pg.Pool): Promise<Record<string, { rows: number; 
     [TABLES],
   );
   return Object.fromEntries(sizes.map((s) => [s.t, { rows: rows[s.t]!, totalKb: s.kb }]));
+}
+
+/** The sampled table sizes at every 5 minutes (or fifth of the run), one line each. */
+function sizesOverTime(samples: { t: number; rows?: Record<string, { rows: number; totalKb: number }> }[]): string[] {
+  const sized = samples.filter((s) => s.rows);
+  const end = sized.at(-1)?.t ?? 0;
+  const step = Math.min(300, Math.max(SAMPLE_S, end / 5));
+  const picked = sized.filter((s, i) => i === 0 || i === sized.length - 1 || Math.floor(s.t / step) > Math.floor(sized[i - 1]!.t / step));
+  return picked.map((s) => `${String(Math.round(s.t / 60)).padStart(3)} min  ${Object.entries(s.rows!).map(([t, r]) => `${t} ${r.rows}/${r.totalKb}`).join('  ')}`);
 }
 
 /** Per process: mean RSS over the first and the last five minutes (or fifth of the run), and peak. */

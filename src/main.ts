@@ -6,6 +6,7 @@ import { KEEP_RUNNING, runCli } from './cli/program.js';
 import { ConfigError, loadClientConfig, loadConfig, type Config } from './config.js';
 import type { Database } from './db/client.js';
 import { createLogger } from './logger.js';
+import { holdYoungGeneration } from './startupHeap.js';
 
 // The server, database and Prisma modules load only for the commands that use them, so `--help`
 // and the client commands start in a fraction of the time.
@@ -35,6 +36,8 @@ function tuneHeapForDispatch(config: Config): void {
 
 async function serve(config: Config): Promise<{ url: string }> {
   tuneHeapForDispatch(config);
+  // Start-up's long-lived objects must not grow V8's young generation (src/startupHeap.ts).
+  const youngGeneration = holdYoungGeneration();
   const { buildApp } = await server();
   const app = buildApp(config);
   let stopping = false;
@@ -55,7 +58,11 @@ async function serve(config: Config): Promise<{ url: string }> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  return app.start();
+  try {
+    return await app.start();
+  } finally {
+    youngGeneration.release();
+  }
 }
 
 async function withDatabase(config: Config, fn: (db: Database) => Promise<void>): Promise<void> {

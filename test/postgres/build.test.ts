@@ -2,7 +2,8 @@
 // dist/, which other test files' CLI runs may be using), then the built code under plain node —
 // migrate, serve, one event delivered to a real receiver, the prebuilt pages, SIGTERM → exit 0.
 // A resolve hook makes any import of tsx, esbuild or the GraphiQL renderer fail, so the built
-// server provably runs without the dev tools.
+// server provably runs without the dev tools, and of Prisma's base64 query compiler module, so it
+// provably loads the compiler from the .wasm file the build writes (the string stays out of memory).
 import { execFile } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OUT = join(ROOT, 'test-artifacts', `build-${process.pid}`);
 const KEY = 'hy_build_smoke_key_0123456789abcdef';
 const DEV_ONLY = /^(tsx|esbuild|@graphql-yoga\/render-graphiql)(\/|$)/;
+const BASE64_WASM = /\.wasm-base64\.m?js$/;
 
 let database: TestDatabase;
 let receiver: Receiver;
@@ -36,6 +38,7 @@ beforeAll(async () => {
     join(OUT, 'deny-dev.mjs'),
     `export async function resolve(specifier, context, next) {
        if (${DEV_ONLY}.test(specifier)) throw new Error('dev-only module ' + specifier + ' imported at run time');
+       if (${BASE64_WASM}.test(specifier)) throw new Error('base64 wasm module ' + specifier + ' imported at run time');
        return next(specifier, context);
      }\n`,
   );
@@ -87,6 +90,7 @@ describe('the built server (npm run build, npm run start:prod)', () => {
       exit = await server.kill('SIGTERM');
     }
     expect(exit).toBe(0);
-    expect(server.logs.join('\n')).not.toMatch(/dev-only module/);
+    expect(server.logs.join('\n')).not.toMatch(/dev-only module|base64 wasm module/);
+    expect((await readFile(join(OUT, 'assets', 'query_compiler_small_bg.postgresql.wasm'))).subarray(0, 4).toString('latin1')).toBe('\0asm');
   }, 90_000);
 });
