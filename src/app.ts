@@ -14,8 +14,8 @@ import { createWorkSignal, type WorkSignal } from './dispatcher/workSignal.js';
 import { emitOperational } from './domain/operationalEvents.js';
 import { OutboxRelay } from './domain/outbox.js';
 import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
-import { buildYoga, type HookyardYoga } from './graphql/yoga.js';
-import { createHttpServer } from './http/server.js';
+import type { HookyardYoga } from './graphql/yoga.js';
+import { type ApiRoutes, createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { openSecretBox, resealSecrets } from './security/secretKeys.js';
@@ -144,12 +144,17 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
       const checkReady = async () => {
         await db.prisma.$queryRawUnsafe('SELECT 1');
       };
+      let api: ApiRoutes | undefined;
       if (config.role !== 'dispatcher') {
+        // Imported here: a dispatcher-only process never loads Yoga, the schema or the API's routes
+        // (measured in BENCHMARKS.md, issue 11 item 2).
+        const [{ buildYoga }, { createApiRoutes }] = await Promise.all([import('./graphql/yoga.js'), import('./http/api.js')]);
         yoga = buildYoga(services);
+        api = createApiRoutes({ yoga, services });
         stopWatchingRevocations = watchRevocations(services.db, services.pubsub);
         stopWatchingEndpoints = services.endpointCache.watch();
       }
-      http = createHttpServer({ yoga, services, checkReady });
+      http = createHttpServer({ api, services, checkReady });
       await new Promise<void>((resolve, reject) => {
         http!.server.once('error', reject);
         http!.server.listen(config.port, config.host, () => resolve());

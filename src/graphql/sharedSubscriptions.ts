@@ -7,7 +7,7 @@
 // (SSE) and graphql-ws subscriptions share alike and keep every other plugin per subscriber
 // (limits ran before; errors are still stamped with each subscriber's own request id).
 //
-// A member whose transport gave a FrameSink (graphql-ws, src/http/server.ts) is also spared the
+// A member whose transport gave a FrameSink (graphql-ws, src/http/api.ts) is also spared the
 // per-subscriber pipeline for results without errors: the group serializes the result once and
 // hands the same JSON text to every such member's sink, which writes it into that subscription's
 // own frame. With 1,000 sockets the per-socket work (graphql-ws's stringify of the whole message,

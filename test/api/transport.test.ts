@@ -4,7 +4,7 @@ import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/graphql/yoga.js';
-import { UNPROVEN_SOCKET_MS } from '../../src/http/server.js';
+import { UNPROVEN_SOCKET_MS } from '../../src/http/api.js';
 import { startTestApp, type TestApp } from '../helpers/testApp.js';
 import { wsClient } from '../helpers/ws.js';
 

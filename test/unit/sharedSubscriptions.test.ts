@@ -52,7 +52,7 @@ const argsOf = (s: Shape) => ({
   operationName: undefined,
 });
 
-/** A transport's sink (graphql-ws's socket in src/http/server.ts) that keeps what it is given. */
+/** A transport's sink (graphql-ws's socket in src/http/api.ts) that keeps what it is given. */
 function sink() {
   const texts: string[] = [];
   const s: FrameSink & { texts: string[] } = { texts, next: (json) => void texts.push(json) };
