@@ -12,7 +12,11 @@ RUN npm run build
 
 # 2. Run: production dependencies and dist/ only; no sources, no tsx, no esbuild.
 FROM node:20-bookworm-slim AS runtime
-ENV NODE_ENV=production \
+# MALLOC_ARENA_MAX=2: glibc's per-thread malloc arenas were 10–26 MiB of an idle instance's RSS;
+# two arenas cost nothing measurable in sendEvent CPU (0.97x) and saved ~26 MiB under load
+# (BENCHMARKS.md, issue 11 item 2). It must be in the environment before node starts.
+ENV MALLOC_ARENA_MAX=2 \
+    NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=4000 \
     HOOKYARD_DATA_DIR=/home/node/.hookyard
