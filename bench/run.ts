@@ -315,7 +315,10 @@ async function main() {
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     const api = await startHookyard({ ...common, HOOKYARD_ROLE: 'api' }, latProfile);
     procs.push(api);
-    const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher' }, latProfile);
+    // BENCH_LATENCY_DISPATCHER_ARGS: node flags for the dispatcher (e.g. --heap-growing-percent=100,
+    // V8's default growth, against the 25 % a dispatcher sets itself: src/main.ts).
+    const dispatcherArgs = (process.env.BENCH_LATENCY_DISPATCHER_ARGS ?? '').split(' ').filter(Boolean);
+    const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher' }, [...latProfile, ...dispatcherArgs]);
     procs.push(dispatcher);
     const eventType = `lat.${eventsPerSecond}`;
     const apiClient = client(api.url);
