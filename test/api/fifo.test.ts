@@ -22,22 +22,22 @@ const seq = (r: Received) => (JSON.parse(r.body) as { data: { i: number } }).dat
 
 /**
  * Answers on `path` after `ms` (the receiver's own work, so overlapping sends would show), with
- * `status(i, attempt)`; records the largest number of requests it held at once.
+ * `status(i, attempt)`; `maxInFlight` is the most requests the receiver held on `path` at once.
  */
 function line(path: string, ms: number, status: (i: number, attempt: number) => number) {
-  const state = { inFlight: 0, maxInFlight: 0, attempts: new Map<number, number>() };
-  rx.respond(async (req): Promise<Reply> => {
+  const attempts = new Map<number, number>();
+  rx.respond((req): Reply => {
     if (!req.path.startsWith(path)) return { status: 200 };
     const i = seq(req);
-    const attempt = (state.attempts.get(i) ?? 0) + 1;
-    state.attempts.set(i, attempt);
-    state.inFlight++;
-    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
-    await new Promise((r) => setTimeout(r, ms));
-    state.inFlight--;
-    return { status: status(i, attempt) };
+    const attempt = (attempts.get(i) ?? 0) + 1;
+    attempts.set(i, attempt);
+    return { status: status(i, attempt), delayMs: ms };
   });
-  return state;
+  return {
+    get maxInFlight() {
+      return rx.maxHeld(path);
+    },
+  };
 }
 
 async function fifoEndpoint(path: string, eventType: string) {

@@ -26,6 +26,8 @@ export interface Receiver {
   port: number;
   received: Received[];
   respond(fn: Responder): void;
+  /** The most requests to `path` the receiver held at once, from arrival to answer (delayMs included). */
+  maxHeld(path: string): number;
   /** Resolves once `n` requests have arrived (rejects after `timeoutMs`). */
   waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
@@ -35,6 +37,9 @@ export async function startReceiver(responder: Responder = () => ({ status: 200 
   let respond = responder;
   const received: Received[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
+  // Per path: requests held now, and the most held at once (a FIFO line must never exceed one).
+  const held = new Map<string, number>();
+  const peaks = new Map<string, number>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -42,15 +47,22 @@ export async function startReceiver(responder: Responder = () => ({ status: 200 
       const entry: Received = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
       const index = received.push(entry) - 1;
       for (const w of [...waiters]) if (received.length >= w.n) w.resolve();
-      const reply = await respond(entry, index);
-      if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
-      if (reply.reset) {
-        req.socket.destroy();
-        return;
+      const now = (held.get(entry.path) ?? 0) + 1;
+      held.set(entry.path, now);
+      peaks.set(entry.path, Math.max(peaks.get(entry.path) ?? 0, now));
+      try {
+        const reply = await respond(entry, index);
+        if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
+        if (reply.reset) {
+          req.socket.destroy();
+          return;
+        }
+        if (res.destroyed) return;
+        res.writeHead(reply.status ?? 200, reply.headers ?? {});
+        res.end(reply.body ?? '');
+      } finally {
+        held.set(entry.path, held.get(entry.path)! - 1);
       }
-      if (res.destroyed) return;
-      res.writeHead(reply.status ?? 200, reply.headers ?? {});
-      res.end(reply.body ?? '');
     });
   });
   server.keepAliveTimeout = 60_000;
@@ -63,6 +75,7 @@ export async function startReceiver(responder: Responder = () => ({ status: 200 
     respond(fn) {
       respond = fn;
     },
+    maxHeld: (path) => peaks.get(path) ?? 0,
     waitFor(n, timeoutMs = 15_000) {
       if (received.length >= n) return Promise.resolve(received.slice());
       return new Promise((resolve, reject) => {
