@@ -1,7 +1,10 @@
 // Real Hookyard processes (`node --import tsx src/main.ts serve`), for multi-instance and crash tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { TEST_ENCRYPTION_KEY } from './db.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { createTestDatabase, REDIS_URL, TEST_ENCRYPTION_KEY, type TestDatabase } from './db.js';
+import { type Receiver, startReceiver } from './receiver.js';
+import { startTestApp, type TestApp } from './testApp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -63,4 +66,37 @@ export async function startInstance(env: Record<string, string>, args = ['--impo
       return exited;
     },
   };
+}
+
+export interface InstancesFixture {
+  database: TestDatabase;
+  /** This process, serving the API only: the dispatchers are the instances the tests start. */
+  api: TestApp;
+  rx: Receiver;
+  /** What a test started; killed (SIGKILL) after each test. */
+  instances: Instance[];
+}
+
+/**
+ * For a test file of several real instances on one PostgreSQL (with Redis): the database, the API
+ * and the receiver are made before the file's tests and closed after them; after each test its
+ * instances are killed and the receiver answers 200 again.
+ */
+export function useInstances(): InstancesFixture {
+  const f = { instances: [] as Instance[] } as InstancesFixture;
+  beforeAll(async () => {
+    f.database = await createTestDatabase('postgres');
+    f.api = await startTestApp({ db: f.database, env: { HOOKYARD_ROLE: 'api', REDIS_URL } });
+    f.rx = await startReceiver();
+  });
+  afterEach(async () => {
+    await Promise.all(f.instances.splice(0).map((i) => i.kill('SIGKILL')));
+    f.rx?.respond(() => ({ status: 200 }));
+  });
+  afterAll(async () => {
+    await f.api?.stop();
+    await f.rx?.close();
+    await f.database?.drop();
+  });
+  return f;
 }

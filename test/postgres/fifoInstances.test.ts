@@ -1,29 +1,14 @@
 // FIFO across instances: two dispatcher processes on one PostgreSQL keep each FIFO endpoint's line
 // in order, one delivery at a time, retries holding the line. Nothing is ordered in memory: the
 // claim statement offers only the head of a line (src/dispatcher/store.ts, claimDue).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
-import { REDIS_URL, createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { type Instance, startInstance } from '../helpers/instances.js';
-import { type Receiver, type Reply, startReceiver } from '../helpers/receiver.js';
-import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { REDIS_URL } from '../helpers/db.js';
+import { startInstance, useInstances } from '../helpers/instances.js';
+import type { Reply } from '../helpers/receiver.js';
+import { eventually } from '../helpers/testApp.js';
 
-let database: TestDatabase;
-let api: TestApp;
-let rx: Receiver;
-const instances: Instance[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase('postgres');
-  api = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api', REDIS_URL } });
-  rx = await startReceiver();
-});
-afterAll(async () => {
-  await Promise.all(instances.splice(0).map((i) => i.kill('SIGKILL')));
-  await api?.stop();
-  await rx?.close();
-  await database?.drop();
-});
+const f = useInstances();
 
 const LINES = 3;
 const EVENTS = 15;
@@ -33,23 +18,23 @@ const FAILS: Record<number, number> = { 2: 1, 7: 2, 11: 1 };
 describe('FIFO endpoints with two dispatchers', () => {
   it('keep every line in order, one delivery at a time, while both instances claim', async () => {
     const attempts = new Map<string, number>();
-    rx.respond((req): Reply => {
+    f.rx.respond((req): Reply => {
       const { i } = (JSON.parse(req.body) as { data: { i: number } }).data;
       const key = `${req.path}:${i}`;
       const attempt = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, attempt);
-      // The receiver's own work: overlapping sends on a line would show in rx.maxHeld.
+      // The receiver's own work: overlapping sends on a line would show in f.rx.maxHeld.
       return { status: attempt <= (FAILS[i] ?? 0) ? 500 : 200, delayMs: 25 };
     });
     const endpointIds: string[] = [];
     for (let l = 0; l < LINES; l++) {
-      const r = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/line/${l}`, eventTypes: ['ordered'], fifo: true } });
+      const r = await f.api.ok(CreateEndpoint, { input: { url: `${f.rx.url}/line/${l}`, eventTypes: ['ordered'], fifo: true } });
       endpointIds.push(r.createEndpoint.endpoint.id);
     }
-    for (let i = 1; i <= EVENTS; i++) await api.ok(SendEvent, { input: { eventType: 'ordered', payload: { i } } });
+    for (let i = 1; i <= EVENTS; i++) await f.api.ok(SendEvent, { input: { eventType: 'ordered', payload: { i } } });
 
     const env = {
-      DATABASE_URL: database.databaseUrl!,
+      DATABASE_URL: f.database.databaseUrl!,
       REDIS_URL,
       HOOKYARD_ROLE: 'dispatcher',
       HOOKYARD_POLL_INTERVAL_MS: '50',
@@ -57,29 +42,29 @@ describe('FIFO endpoints with two dispatchers', () => {
       HOOKYARD_DELIVERY_TIMEOUT_MS: '2000',
       HOOKYARD_LEASE_MS: '3000',
     };
-    instances.push(...(await Promise.all([startInstance(env), startInstance(env)])));
+    f.instances.push(...(await Promise.all([startInstance(env), startInstance(env)])));
     const owners = new Set<string>();
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const sending = await api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds }, status: 'SENDING' }, select: { leaseOwner: true } });
+        const sending = await f.api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds }, status: 'SENDING' }, select: { leaseOwner: true } });
         for (const d of sending) if (d.leaseOwner) owners.add(d.leaseOwner);
       }
     })();
     const total = LINES * EVENTS;
-    await eventually(async () => (await api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'every line delivered').finally(() => {
+    await eventually(async () => (await f.api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'every line delivered').finally(() => {
       sampling = false;
     });
     await sampler;
 
     const expected = Array.from({ length: EVENTS }, (_, k) => Array<number>((FAILS[k + 1] ?? 0) + 1).fill(k + 1)).flat();
     for (let l = 0; l < LINES; l++) {
-      const got = rx.received.filter((r) => r.path === `/line/${l}`).map((r) => (JSON.parse(r.body) as { data: { i: number } }).data.i);
+      const got = f.rx.received.filter((r) => r.path === `/line/${l}`).map((r) => (JSON.parse(r.body) as { data: { i: number } }).data.i);
       expect(got, `line ${l}`).toEqual(expected);
     }
-    const overlapped = Array.from({ length: LINES }, (_, l) => rx.maxHeld(`/line/${l}`)).filter((n) => n > 1).length;
+    const overlapped = Array.from({ length: LINES }, (_, l) => f.rx.maxHeld(`/line/${l}`)).filter((n) => n > 1).length;
     expect(overlapped).toBe(0);
     const ownerPids = new Set([...owners].map((o) => Number(o.split(':').at(-2))));
-    expect(ownerPids).toEqual(new Set(instances.map((i) => i.proc.pid)));
+    expect(ownerPids).toEqual(new Set(f.instances.map((i) => i.proc.pid)));
   }, 120_000);
 });

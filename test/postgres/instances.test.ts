@@ -1,36 +1,17 @@
 // Several real instances over one PostgreSQL: no delivery sent by two at once, nothing lost when
 // one is killed mid-flight, and subscriptions across instances through Redis.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CreateEndpoint, type HealthChange, OnDeliveryStatus, OnEndpointHealth, SendEvent, type StatusChange } from '../helpers/operations.js';
-import { REDIS_URL, createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { type Instance, startInstance } from '../helpers/instances.js';
-import { type Receiver, type Received, startReceiver } from '../helpers/receiver.js';
-import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { REDIS_URL } from '../helpers/db.js';
+import { startInstance, useInstances } from '../helpers/instances.js';
+import type { Received } from '../helpers/receiver.js';
+import { eventually } from '../helpers/testApp.js';
 import { collect, watchSubscriptions, wsClient } from '../helpers/ws.js';
 
-let database: TestDatabase;
-let api: TestApp;
-let rx: Receiver;
-const instances: Instance[] = [];
-
-beforeAll(async () => {
-  database = await createTestDatabase('postgres');
-  // This process serves the API only; the dispatchers are separate processes.
-  api = await startTestApp({ db: database, env: { HOOKYARD_ROLE: 'api', REDIS_URL } });
-  rx = await startReceiver();
-});
-afterEach(async () => {
-  await Promise.all(instances.splice(0).map((i) => i.kill('SIGKILL')));
-  rx.respond(() => ({ status: 200 }));
-});
-afterAll(async () => {
-  await api?.stop();
-  await rx?.close();
-  await database?.drop();
-});
+const f = useInstances();
 
 const dispatcherEnv = (extra: Record<string, string> = {}) => ({
-  DATABASE_URL: database.databaseUrl!,
+  DATABASE_URL: f.database.databaseUrl!,
   REDIS_URL,
   HOOKYARD_ROLE: 'dispatcher',
   HOOKYARD_POLL_INTERVAL_MS: '200',
@@ -43,10 +24,10 @@ const dispatcherEnv = (extra: Record<string, string> = {}) => ({
 async function fanOut(endpoints: number, events: number, path: string) {
   const ids: string[] = [];
   for (let i = 0; i < endpoints; i++) {
-    const r = await api.ok(CreateEndpoint, { input: { url: `${rx.url}${path}/${i}`, eventTypes: [path.slice(1)] } });
+    const r = await f.api.ok(CreateEndpoint, { input: { url: `${f.rx.url}${path}/${i}`, eventTypes: [path.slice(1)] } });
     ids.push(r.createEndpoint.endpoint.id);
   }
-  for (let i = 0; i < events; i++) await api.ok(SendEvent, { input: { eventType: path.slice(1), payload: { i } } });
+  for (let i = 0; i < events; i++) await f.api.ok(SendEvent, { input: { eventType: path.slice(1), payload: { i } } });
   return ids;
 }
 
@@ -61,12 +42,12 @@ function requestsPerDelivery(received: Received[]) {
 
 describe('several dispatchers on one PostgreSQL', () => {
   it('deliver everything exactly once between them, never the same delivery concurrently', async () => {
-    rx.respond(() => ({ status: 200, delayMs: 100 }));
+    f.rx.respond(() => ({ status: 200, delayMs: 100 }));
     const endpointIds = await fanOut(5, 120, '/shared');
     // All the work waits before the instances start, and each may have only 8 sends in flight:
     // one alone would need 7.5 s, so every instance that runs gets a share.
     const env = dispatcherEnv({ HOOKYARD_DISPATCH_CONCURRENCY: '8' });
-    instances.push(...(await Promise.all([startInstance(env), startInstance(env), startInstance(env)])));
+    f.instances.push(...(await Promise.all([startInstance(env), startInstance(env), startInstance(env)])));
     const total = 5 * 120;
     // Who holds the leases, sampled from the database as fast as it answers while the work runs
     // (owner = host:pid:random; a lease is cleared when its outcome is recorded).
@@ -74,43 +55,43 @@ describe('several dispatchers on one PostgreSQL', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const sending = await api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds }, status: 'SENDING' }, select: { leaseOwner: true } });
+        const sending = await f.api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds }, status: 'SENDING' }, select: { leaseOwner: true } });
         for (const d of sending) if (d.leaseOwner) owners.add(d.leaseOwner);
       }
     })();
-    await eventually(async () => (await api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'all delivered').finally(() => {
+    await eventually(async () => (await f.api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'all delivered').finally(() => {
       sampling = false;
     });
     await sampler;
-    const received = rx.received.filter((r) => r.path.startsWith('/shared/'));
+    const received = f.rx.received.filter((r) => r.path.startsWith('/shared/'));
     const byDelivery = requestsPerDelivery(received);
     expect(byDelivery.size).toBe(total);
     expect([...byDelivery.values()].every((n) => n === 1)).toBe(true);
     // The work was really shared: every instance process held leases.
     const ownerPids = new Set([...owners].map((o) => Number(o.split(':').at(-2))));
-    expect(ownerPids).toEqual(new Set(instances.map((i) => i.proc.pid)));
-    const attempts = await api.prisma.deliveryAttempt.count({ where: { delivery: { endpointId: { in: endpointIds } } } });
+    expect(ownerPids).toEqual(new Set(f.instances.map((i) => i.proc.pid)));
+    const attempts = await f.api.prisma.deliveryAttempt.count({ where: { delivery: { endpointId: { in: endpointIds } } } });
     expect(attempts).toBe(total);
   }, 120_000);
 
   it('loses nothing when a dispatcher is killed with SIGKILL mid-flight; another takes over its leases', async () => {
     let failEvery = 0;
-    rx.respond(() => ({ status: ++failEvery % 7 === 0 ? 500 : 200, delayMs: 150 }));
+    f.rx.respond(() => ({ status: ++failEvery % 7 === 0 ? 500 : 200, delayMs: 150 }));
     const endpointIds = await fanOut(4, 100, '/crash');
     const total = 400;
     const victim = await startInstance(dispatcherEnv({ HOOKYARD_DISPATCH_CONCURRENCY: '32' }));
-    instances.push(victim);
-    await eventually(async () => rx.received.filter((r) => r.path.startsWith('/crash/')).length >= 60, 30_000, 'sending under way');
-    const inFlightAtKill = await api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'SENDING' } });
+    f.instances.push(victim);
+    await eventually(async () => f.rx.received.filter((r) => r.path.startsWith('/crash/')).length >= 60, 30_000, 'sending under way');
+    const inFlightAtKill = await f.api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'SENDING' } });
     await victim.kill('SIGKILL');
     const survivor = await startInstance(dispatcherEnv());
-    instances.push(survivor);
+    f.instances.push(survivor);
     await eventually(
-      async () => (await api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: { in: ['DELIVERED', 'FAILED'] } } })) === total,
+      async () => (await f.api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: { in: ['DELIVERED', 'FAILED'] } } })) === total,
       90_000,
       'every delivery settled',
     );
-    const rows = await api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds } }, include: { attempts: true } });
+    const rows = await f.api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds } }, include: { attempts: true } });
     expect(rows).toHaveLength(total);
     for (const d of rows) {
       expect(['DELIVERED', 'FAILED']).toContain(d.status);
@@ -121,7 +102,7 @@ describe('several dispatchers on one PostgreSQL', () => {
     expect(taken.length).toBeGreaterThan(0);
     expect(taken.length).toBeLessThanOrEqual(inFlightAtKill + 32);
     // Duplicates at the receiver: only deliveries that were in flight when the victim died.
-    const received = rx.received.filter((r) => r.path.startsWith('/crash/'));
+    const received = f.rx.received.filter((r) => r.path.startsWith('/crash/'));
     const perDelivery = requestsPerDelivery(received);
     const delivered = rows.filter((d) => d.status === 'DELIVERED');
     for (const d of delivered) expect(perDelivery.has(d.id)).toBe(true);
@@ -145,10 +126,10 @@ describe('several dispatchers on one PostgreSQL', () => {
     // Polling once a minute: only the NOTIFY sent by the API instance can explain a quick delivery.
     const since = new Date();
     const sleeper = await startInstance(dispatcherEnv({ HOOKYARD_POLL_INTERVAL_MS: '60000' }));
-    instances.push(sleeper);
+    f.instances.push(sleeper);
     // Its LISTEN is in place and its first (empty) poll is over: nothing of it is running a query.
     await eventually(async () => {
-      const [row] = await api.prisma.$queryRawUnsafe<{ listening: number; active: number }[]>(
+      const [row] = await f.api.prisma.$queryRawUnsafe<{ listening: number; active: number }[]>(
         `SELECT count(*) FILTER (WHERE query ILIKE 'LISTEN%' AND backend_start >= $1)::int AS listening,
                 count(*) FILTER (WHERE state = 'active' AND pid <> pg_backend_pid())::int AS active
            FROM pg_stat_activity WHERE datname = current_database()`,
@@ -156,35 +137,35 @@ describe('several dispatchers on one PostgreSQL', () => {
       );
       return row!.listening >= 1 && row!.active === 0;
     }, 20_000, 'the sleeper listening and idle');
-    const { createEndpoint } = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/wake`, eventTypes: ['wake.x'] } });
+    const { createEndpoint } = await f.api.ok(CreateEndpoint, { input: { url: `${f.rx.url}/wake`, eventTypes: ['wake.x'] } });
     const sentAt = Date.now();
-    await api.ok(SendEvent, { input: { eventType: 'wake.x', payload: {} } });
-    await eventually(async () => (await api.prisma.delivery.count({ where: { endpointId: createEndpoint.endpoint.id, status: 'DELIVERED' } })) === 1, 20_000);
+    await f.api.ok(SendEvent, { input: { eventType: 'wake.x', payload: {} } });
+    await eventually(async () => (await f.api.prisma.delivery.count({ where: { endpointId: createEndpoint.endpoint.id, status: 'DELIVERED' } })) === 1, 20_000);
     expect(Date.now() - sentAt).toBeLessThan(5_000);
   }, 60_000);
 
   it('pushes status changes made by a dispatcher instance to a subscriber on another instance, through Redis', async () => {
-    instances.push(await startInstance(dispatcherEnv()));
-    const { createEndpoint } = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/redis`, eventTypes: ['redis.x'] } });
-    const client = wsClient(api.wsUrl, api.key);
-    const listening = watchSubscriptions(api.app.services).expect(1);
+    f.instances.push(await startInstance(dispatcherEnv()));
+    const { createEndpoint } = await f.api.ok(CreateEndpoint, { input: { url: `${f.rx.url}/redis`, eventTypes: ['redis.x'] } });
+    const client = wsClient(f.api.wsUrl, f.api.key);
+    const listening = watchSubscriptions(f.api.app.services).expect(1);
     const sub = collect(client, OnDeliveryStatus, { endpointId: createEndpoint.endpoint.id });
     await listening();
-    await api.ok(SendEvent, { input: { eventType: 'redis.x', payload: {} } });
+    await f.api.ok(SendEvent, { input: { eventType: 'redis.x', payload: {} } });
     const items = await sub.until((list) => list.some((i) => i.deliveryStatusChanged.status === 'DELIVERED'), 20_000);
     expect(items.map((i) => i.deliveryStatusChanged.status)).toEqual(['PENDING', 'SENDING', 'DELIVERED']);
     await client.dispose();
   }, 60_000);
 
   it('pushes operational events decided by a dispatcher instance to an endpointHealthChanged subscriber on another, through Redis', async () => {
-    instances.push(await startInstance(dispatcherEnv()));
-    rx.respond((req) => (req.path === '/health' ? { status: 500, headers: { 'webhook-retry': 'none' } } : { status: 200 }));
-    const { createEndpoint } = await api.ok(CreateEndpoint, { input: { url: `${rx.url}/health`, eventTypes: ['health.x'] } });
-    const client = wsClient(api.wsUrl, api.key);
-    const listening = watchSubscriptions(api.app.services).expect(1);
+    f.instances.push(await startInstance(dispatcherEnv()));
+    f.rx.respond((req) => (req.path === '/health' ? { status: 500, headers: { 'webhook-retry': 'none' } } : { status: 200 }));
+    const { createEndpoint } = await f.api.ok(CreateEndpoint, { input: { url: `${f.rx.url}/health`, eventTypes: ['health.x'] } });
+    const client = wsClient(f.api.wsUrl, f.api.key);
+    const listening = watchSubscriptions(f.api.app.services).expect(1);
     const sub = collect<HealthChange>(client, OnEndpointHealth, { endpointId: createEndpoint.endpoint.id });
     await listening();
-    await api.ok(SendEvent, { input: { eventType: 'health.x', payload: {} } });
+    await f.api.ok(SendEvent, { input: { eventType: 'health.x', payload: {} } });
     const items = await sub.until((list) => list.some((i) => i.endpointHealthChanged.type === 'hookyard.endpoint.failing'), 20_000);
     expect(items.map((i) => i.endpointHealthChanged.type)).toEqual(['hookyard.delivery.failed', 'hookyard.endpoint.failing']);
     expect(items[1]!.endpointHealthChanged).toMatchObject({ endpoint: { id: createEndpoint.endpoint.id, status: 'ACTIVE' } });
