@@ -57,8 +57,14 @@ export class Dispatcher {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.log.info({ concurrency: this.deps.config.dispatchConcurrency, sendThreads: this.deps.config.dispatchThreads }, 'dispatcher started');
-    this.claims.start();
+    const { dispatchConcurrency, dispatchThreads } = this.deps.config;
+    // No claim before the sender can send: send threads take a while to load (seconds on a busy
+    // machine), and that wait would come out of each claimed delivery's lease.
+    void (this.sender.ready?.() ?? Promise.resolve()).then(() => {
+      if (this.stopping) return;
+      this.log.info({ concurrency: dispatchConcurrency, sendThreads: dispatchThreads }, 'dispatcher started');
+      this.claims.start();
+    });
   }
 
   /** Wakes the loop now (new work, a freed slot, a retry coming due). */

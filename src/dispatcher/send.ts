@@ -39,6 +39,11 @@ export interface AttemptOutcome {
 
 export interface Sender {
   send(out: Outgoing, signal?: AbortSignal): Promise<AttemptOutcome>;
+  /**
+   * Resolves once sends can start at once (send threads loaded). The dispatcher claims nothing
+   * before: a claim's lease runs from the claim, and time a send waits for its thread is lease spent.
+   */
+  ready?(): Promise<void>;
   close(): Promise<void>;
 }
 

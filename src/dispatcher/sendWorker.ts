@@ -14,6 +14,8 @@ export interface SendThreadOptions {
 export type ToThread = { t: 'send'; id: number; out: Outgoing } | { t: 'abort'; id: number } | { t: 'exit'; code: number };
 /** An outcome, or what send() threw (the main thread rethrows it, as its own send would have). */
 export type FromThread = { id: number; outcome: AttemptOutcome; error?: undefined } | { id: number; error: string };
+/** The thread's first message, once its modules are loaded: it can send now. */
+export type Ready = 'ready';
 
 const port = parentPort;
 if (!port) throw new Error('sendWorker.ts runs only as a worker thread (threadedSender.ts starts it)');
@@ -49,3 +51,4 @@ port.on('message', (batch: ToThread[]) => {
     else if (m.t === 'exit') process.exit(m.code);
   }
 });
+port.postMessage('ready' satisfies Ready);

@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { AttemptOutcome, Outgoing, Sender } from './send.js';
-import type { FromThread, SendThreadOptions, ToThread } from './sendWorker.js';
+import type { FromThread, Ready, SendThreadOptions, ToThread } from './sendWorker.js';
 
 /** A thread that dies sooner than this after starting is replaced after this delay, not at once. */
 const RESTART_BACKOFF_MS = 1000;
@@ -22,6 +22,7 @@ const RESTART_BACKOFF_MS = 1000;
 export interface ThreadedSender extends Sender {
   /** The live threads (tests stop one mid-send). */
   readonly threads: readonly Worker[];
+  ready(): Promise<void>;
   /** Tests only: makes thread `i` call process.exit(code), as a thread crashing mid-send would. */
   crashThread(i: number, code?: number): void;
 }
@@ -37,6 +38,10 @@ interface Pending {
 
 interface Slot {
   worker: Worker | null;
+  /** Its thread said it is ready (a replacement's too); the first time, `up` resolves. */
+  ready: boolean;
+  up: Promise<void>;
+  markUp: () => void;
   startedAt: number;
   pending: Map<number, Pending>;
   outbox: ToThread[];
@@ -91,9 +96,15 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
   const start = (slot: Slot) => {
     const worker = spawn(threadOptions);
     slot.worker = worker;
+    slot.ready = false;
     slot.startedAt = performance.now();
     if (slot.outbox.length > 0) setImmediate(() => flush(slot));
-    worker.on('message', (batch: FromThread[]) => {
+    worker.on('message', (batch: FromThread[] | Ready) => {
+      if (batch === 'ready') {
+        slot.ready = true;
+        slot.markUp();
+        return;
+      }
       for (const m of batch) {
         const p = settle(slot, m.id);
         if (!p) continue;
@@ -130,21 +141,26 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
 
   if (threads < 1) throw new Error('createThreadedSender needs at least one thread');
   for (let i = 0; i < threads; i++) {
-    const slot: Slot = { worker: null, startedAt: 0, pending: new Map(), outbox: [] };
+    let markUp = () => {};
+    const up = new Promise<void>((resolve) => (markUp = resolve));
+    const slot: Slot = { worker: null, ready: false, up, markUp, startedAt: 0, pending: new Map(), outbox: [] };
     slots.push(slot);
     start(slot);
   }
 
-  // A running thread if there is one; else a restarting one, whose outbox waits for it.
+  // A thread that is up if there is one; else a starting or restarting one, whose outbox waits for it.
   const leastBusy = (): Slot => {
     let best = slots[0]!;
-    for (const s of slots) if ((s.worker && !best.worker) || (!!s.worker === !!best.worker && s.pending.size < best.pending.size)) best = s;
+    for (const s of slots) if ((s.ready && !best.ready) || (s.ready === best.ready && s.pending.size < best.pending.size)) best = s;
     return best;
   };
 
   return {
     get threads() {
       return slots.flatMap((s) => (s.worker ? [s.worker] : []));
+    },
+    async ready() {
+      await Promise.all(slots.map((s) => s.up));
     },
     crashThread(i, code = 1) {
       const slot = slots[i];

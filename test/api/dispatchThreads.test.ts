@@ -4,7 +4,8 @@
 // hands them back untouched.
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ThreadedSender } from '../../src/dispatcher/threadedSender.js';
+import type { Sender } from '../../src/dispatcher/send.js';
+import { createThreadedSender, type ThreadedSender } from '../../src/dispatcher/threadedSender.js';
 import { newId } from '../../src/ids.js';
 import { CreateEndpoint, GetDelivery, SendEvent } from '../helpers/operations.js';
 import type { Reply } from '../helpers/receiver.js';
@@ -15,7 +16,8 @@ const shared = sharedDatabaseAndReceiver();
 // of timeouts shortens it.
 const THREADS = { HOOKYARD_DISPATCH_THREADS: '2', HOOKYARD_RETRY_SCHEDULE: '0s,100ms,100ms,100ms', HOOKYARD_DELIVERY_TIMEOUT_MS: '10000', HOOKYARD_LEASE_MS: '30000' };
 
-describe('dispatching through send threads (HOOKYARD_DISPATCH_THREADS=2)', () => {
+// Each test starts threads that load the sender from the sources (tsx): seconds on a busy machine.
+describe('dispatching through send threads (HOOKYARD_DISPATCH_THREADS=2)', { timeout: 60_000 }, () => {
   let t: TestApp;
   let running: TestApp | undefined;
   const start = async (env: Record<string, string>) => {
@@ -65,6 +67,34 @@ describe('dispatching through send threads (HOOKYARD_DISPATCH_THREADS=2)', () =>
       expect(ids).toContain(r.headers['x-hookyard-delivery-id']);
     }
     expect(endpoint.id).toMatch(/^ep_/);
+  });
+
+  it('claims nothing before its send threads are up: waiting for a thread would spend the lease', async () => {
+    // The delivery is due (schedule entry 0s) before the dispatcher starts, so its first claim
+    // cycle would take it at once.
+    await start({ ...THREADS, HOOKYARD_ROLE: 'api' });
+    const early = path('early');
+    await endpointTo(early);
+    const id = await send(early);
+    await stop();
+    // Real send threads, watched: the executor hands a delivery to send() right after its claim.
+    const threads = createThreadedSender({ timeoutMs: 10_000, allowPrivateTargets: true, threads: 2 });
+    let up = false;
+    const handedOver: boolean[] = [];
+    const watched: Sender = {
+      ready: async () => {
+        await threads.ready();
+        up = true;
+      },
+      send: (out, signal) => {
+        handedOver.push(up);
+        return threads.send(out, signal);
+      },
+      close: () => threads.close(),
+    };
+    running = t = await startTestApp({ db: shared.database, env: THREADS, sender: watched });
+    expect((await settled(id)).status).toBe('DELIVERED');
+    expect(handedOver).toEqual([true]);
   });
 
   it('records 500s and timeouts as the main thread does, retrying on the schedule', async () => {

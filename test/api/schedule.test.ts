@@ -2,26 +2,32 @@
 // times are taken on the database's clock.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateEndpoint, ReplayDelivery, SendEvent } from '../helpers/operations.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { type Receiver, startReceiver } from '../helpers/receiver.js';
 import { eventually, startTestApp, type TestApp } from '../helpers/testApp.js';
 
 let rx: Receiver;
+let db: TestDatabase;
 let app: TestApp | undefined;
 let n = 0;
+// One database for the file, made before its tests (a fresh PGlite with its migrations took most of
+// a test's 30 s on a loaded machine); each test starts its app (with its schedule) on it, its own
+// endpoint and receiver path, and stops it after.
 beforeAll(async () => {
   rx = await startReceiver(() => ({ status: 500 }));
+  db = await createTestDatabase();
 });
-// One database per process: each test starts its app (with its schedule) and stops it after.
 afterEach(async () => {
   await app?.stop();
   app = undefined;
 });
 afterAll(async () => {
   await rx?.close();
+  await db?.drop();
 });
 
 async function setup(schedule: string, env: Record<string, string> = {}) {
-  const t = await startTestApp({ env: { HOOKYARD_RETRY_SCHEDULE: schedule, ...env } });
+  const t = await startTestApp({ db, env: { HOOKYARD_RETRY_SCHEDULE: schedule, ...env } });
   app = t;
   const path = `/s-${++n}`;
   const endpointId = (await t.ok(CreateEndpoint, { input: { url: `${rx.url}${path}` } })).createEndpoint.endpoint.id;
@@ -35,7 +41,8 @@ async function setup(schedule: string, env: Record<string, string> = {}) {
 
 const ms = (a: Date, b: Date) => a.getTime() - b.getTime();
 
-describe('retry schedule', () => {
+// The first test also pays for the app's first start in this worker (modules, JIT): 60 s on a busy machine.
+describe('retry schedule', { timeout: 60_000 }, () => {
   it('waits entry 0 before the first attempt and entry 1 before the second, then fails', async () => {
     const { t, send, requests } = await setup('2s,1s');
     const sentAt = Date.now();
