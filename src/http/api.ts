@@ -19,7 +19,7 @@ import { authenticateSession, SESSION_COOKIE } from '../auth/sessions.js';
 import { HookyardError } from '../errors.js';
 import { DASHBOARD_CSP } from './csp.js';
 import { dashboardAsset } from './dashboard.js';
-import { sendNext } from './wsFrames.js';
+import { nextFrameWriter } from './wsFrames.js';
 import type { ApiRoutes } from './server.js';
 import { sendJson } from './server.js';
 import { handleSession } from './session.js';
@@ -228,7 +228,7 @@ export function createApiRoutes({ yoga, services }: { yoga: HookyardYoga; servic
           // ws writes this connection's frames to the upgrade request's socket.
           const tcp = ctx.extra.request.socket;
           const framePrefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
-          const frameSink: FrameSink = { next: (payload) => sendNext(socket, tcp, framePrefix, payload) };
+          const frameSink: FrameSink = { next: nextFrameWriter(socket, tcp, framePrefix) };
           const args: ExecutionArgs = {
             schema,
             operationName: params.operationName,

@@ -33,12 +33,18 @@ export function nextFrame(prefix: Buffer, payload: Buffer): Buffer {
 }
 
 /**
- * Writes `prefix` + payload + `}` as one text message on `socket`, whose TCP socket is `tcp`. Falls
- * back to ws's own send where its sender might transform or hold frames (an extension negotiated).
- * Skips a socket that is no longer open, as graphql-ws's own send does.
+ * Writes `prefix` + payload + `}` as one text message on `socket`, whose TCP socket is `tcp`. Where
+ * ws's sender might transform or hold frames (an extension negotiated: known once the handshake is
+ * done, before any subscription) it goes through ws's own send. Skips a socket that is no longer
+ * open, as graphql-ws's own send does.
  */
-export function sendNext(socket: WebSocket, tcp: Socket, prefix: Buffer, payload: Buffer): void {
-  if (socket.readyState !== socket.OPEN) return;
-  if (socket.extensions !== '') socket.send(Buffer.concat([prefix, payload, Buffer.of(CLOSE_BRACE)]), { binary: false });
-  else tcp.write(nextFrame(prefix, payload));
+export function nextFrameWriter(socket: WebSocket, tcp: Socket, prefix: Buffer): (payload: Buffer) => void {
+  if (socket.extensions !== '') {
+    return (payload) => {
+      if (socket.readyState === socket.OPEN) socket.send(Buffer.concat([prefix, payload, Buffer.of(CLOSE_BRACE)]), { binary: false });
+    };
+  }
+  return (payload) => {
+    if (socket.readyState === socket.OPEN) tcp.write(nextFrame(prefix, payload));
+  };
 }

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { Sender, WebSocketServer } from 'ws';
-import { nextFrame, sendNext } from '../../src/http/wsFrames.js';
+import { nextFrame, nextFrameWriter } from '../../src/http/wsFrames.js';
 
 const prefix = Buffer.from('{"id":"0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f","type":"next","payload":');
 // Around each length boundary of a frame header (7-bit, 16-bit, 64-bit), and non-ASCII text.
@@ -28,7 +28,7 @@ describe('nextFrame', () => {
   });
 });
 
-describe('sendNext over a real socket', () => {
+describe('nextFrameWriter over a real socket', () => {
   let wss: WebSocketServer | undefined;
   afterEach(async () => {
     for (const c of wss?.clients ?? []) c.terminate();
@@ -53,7 +53,7 @@ describe('sendNext over a real socket', () => {
     const expected: string[] = [];
     for (const length of LENGTHS) {
       const payload = payloadOf(length);
-      sendNext(ws, tcp, prefix, payload);
+      nextFrameWriter(ws, tcp, prefix)(payload);
       expected.push(`text:${prefix}${payload}}`);
       ws.send(`after ${length}`);
       expected.push(`text:after ${length}`);
@@ -68,7 +68,7 @@ describe('sendNext over a real socket', () => {
     // ws compresses asynchronously: its frame is still queued when the next one is sent.
     const big = 'y'.repeat(100_000);
     ws.send(big);
-    sendNext(ws, tcp, prefix, payloadOf(300));
+    nextFrameWriter(ws, tcp, prefix)(payloadOf(300));
     await expect.poll(() => got.length).toBe(2);
     expect(got).toEqual([`text:${big}`, `text:${prefix}${payloadOf(300)}}`]);
   });
@@ -79,7 +79,7 @@ describe('sendNext over a real socket', () => {
     ws.close(1000);
     // The client stops reading at the close frame: what is written after it shows at the server.
     const written = tcp.bytesWritten;
-    sendNext(ws, tcp, prefix, payloadOf(300));
+    nextFrameWriter(ws, tcp, prefix)(payloadOf(300));
     expect(tcp.bytesWritten).toBe(written);
     expect(await closed).toBe(1000);
     expect(got).toEqual([]);
