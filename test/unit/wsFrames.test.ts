@@ -4,13 +4,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket, { Sender, WebSocketServer } from 'ws';
+import * as wsModule from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { nextFrame, nextFrameWriter } from '../../src/http/wsFrames.js';
 
 const prefix = Buffer.from('{"id":"0b1c2d3e-4f50-4617-8829-3a4b5c6d7e8f","type":"next","payload":');
 // Around each length boundary of a frame header (7-bit, 16-bit, 64-bit), and non-ASCII text.
 const payloadOf = (frameLength: number) => Buffer.from(`"${'é'.repeat(4)}${'x'.repeat(frameLength - prefix.length - 1 - 2 - 8)}"`);
 const LENGTHS = [prefix.length + 12, 125, 126, 127, 0xffff, 0x10000, 0x10001, 200_000];
+
+// ws's sender (ws exports it, its type declarations do not).
+const { Sender } = wsModule as unknown as {
+  Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
+};
 
 /** What ws's own sender writes for a text message (unmasked: a server's frame). */
 function wsFrame(text: Buffer): Buffer {
