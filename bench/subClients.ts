@@ -2,7 +2,8 @@
 // CPU is not the clients'). argv: url key endpointId subscribers expectedPushes deadlineMs.
 // Prints {"connected":n} once every socket is acknowledged, then one line of raw figures (the
 // driver merges those of all client processes) and exits when every expected push arrived or the
-// deadline passed.
+// deadline passed. Also counts the sockets' TCP reads ('data' events under ws) from the first push
+// on: frames per read says how many pushes shared a read (a write, or the kernel's buffer).
 import WebSocket from 'ws';
 import { subscribe, subscriptionClient } from '../src/client/graphql.js';
 import { BenchEndpointStatus } from './operations.js';
@@ -23,10 +24,17 @@ const changes = new Map<string, Record<string, number>>();
 // Per change (delivery and status): its first and last arrival over all subscribers, to tell the
 // wait before a change's fan-out starts from the fan-out's own length.
 const spans = new Map<string, { occurred: number; first: number; last: number }>();
+let reads = 0;
+class CountingWebSocket extends WebSocket {
+  constructor(address: string, protocols?: string | string[]) {
+    super(address, protocols);
+    this.on('upgrade', (res) => res.socket.on('data', () => void (cpuAtFirst && reads++)));
+  }
+}
 const clients = Array.from({ length: subscribers }, () =>
   subscriptionClient({
     url: url!,
-    webSocketImpl: WebSocket,
+    webSocketImpl: CountingWebSocket,
     apiKey: key,
     retryAttempts: 0,
     on: {
@@ -77,7 +85,7 @@ await done;
 const cpu = process.cpuUsage(cpuAtFirst);
 const changeTimes = [...changes.values()];
 const figures = JSON.stringify({
-  raw: { byStatus, errors, changes: changeTimes, spans: Object.fromEntries(spans), firstAt, lastAt, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+  raw: { byStatus, errors, changes: changeTimes, spans: Object.fromEntries(spans), firstAt, lastAt, reads, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
 });
 await Promise.all(clients.map((c) => c.dispose()));
 // Half a megabyte into a pipe: exit only once it is written (process.exit drops what is pending).

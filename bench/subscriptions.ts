@@ -39,6 +39,8 @@ export interface SubscriptionBench {
    */
   serverCpuUsPerPush: number;
   clientCpuUsPerPush: number;
+  /** Pushes per TCP read at the clients (from their first push on): how many frames shared a read. */
+  framesPerRead: number;
 }
 
 interface Deps {
@@ -71,6 +73,7 @@ interface ClientRaw {
   spans: Record<string, { occurred: number; first: number; last: number }>;
   firstAt: number;
   lastAt: number;
+  reads: number;
   cpuMs: number;
 }
 
@@ -159,6 +162,7 @@ export async function subscriptionBench(deps: Deps, subscribers: number, events:
     pushMs: Math.max(...raws.map((r) => r.lastAt)) - Math.min(...raws.map((r) => r.firstAt)),
     serverCpuUsPerPush: perPush(cpu1 - cpu0),
     clientCpuUsPerPush: perPush(cpuMs),
+    framesPerRead: Math.round((lags.length / Math.max(1, raws.reduce((sum, r) => sum + r.reads, 0))) * 100) / 100,
   };
 }
 

@@ -9,7 +9,7 @@
 //
 // A member whose transport gave a FrameSink (graphql-ws, src/http/api.ts) is also spared the
 // per-subscriber pipeline for results without errors: the group serializes the result once and
-// hands the same JSON text to every such member's sink, which writes it into that subscription's
+// hands the same JSON bytes to every such member's sink, which copies them into that subscription's
 // own frame. With 1,000 sockets the per-socket work (graphql-ws's stringify of the whole message,
 // envelop's per-subscriber result mapping, graphql-ws's per-message promises) cost about a third of
 // the server's CPU per push (BENCHMARKS.md, "Issue 12, item 3 again"). Skipping the per-subscriber
@@ -24,12 +24,14 @@ type Result = ExecutionResult;
 type Subscribed = AsyncIterable<Result> | Result;
 
 /**
- * A transport's way to push one subscription's next result as JSON text it frames itself (the
+ * A transport's way to push one subscription's next result as JSON it frames itself (the
  * graphql-ws socket: `{"id":…,"type":"next","payload":<json>}`). Given through the context
  * (`Context.frameSink`); subscribers without one (SSE) get every result through their stream.
+ * The JSON comes as UTF-8 bytes, encoded once for the whole group: a socket copies them into its
+ * frame instead of encoding the text again (src/http/wsFrames.ts).
  */
 export interface FrameSink {
-  next(payloadJson: string): void;
+  next(payloadJson: Buffer): void;
 }
 
 /**
@@ -212,9 +214,9 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions = 
    */
   function deliver(group: Group, result: Result) {
     const shareable = result.errors == null;
-    let json: string | undefined;
+    let json: Buffer | undefined;
     for (const m of group.members) {
-      if (shareable && m.sink && m.idle) m.sink.next((json ??= payloadJson(result)));
+      if (shareable && m.sink && m.idle) m.sink.next((json ??= Buffer.from(payloadJson(result))));
       else m.push(result);
     }
   }

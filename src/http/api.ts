@@ -19,6 +19,7 @@ import { authenticateSession, SESSION_COOKIE } from '../auth/sessions.js';
 import { HookyardError } from '../errors.js';
 import { DASHBOARD_CSP } from './csp.js';
 import { dashboardAsset } from './dashboard.js';
+import { nextFrameWriter } from './wsFrames.js';
 import type { ApiRoutes } from './server.js';
 import { sendJson } from './server.js';
 import { handleSession } from './session.js';
@@ -224,13 +225,10 @@ export function createApiRoutes({ yoga, services }: { yoga: HookyardYoga; servic
           // (id, type, payload in that order). graphql-ws has no hook for that: its onNext can only
           // replace the payload object, which it then serializes again for every socket.
           const socket = ctx.extra.socket;
-          const framePrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-          const frameSink: FrameSink = {
-            next(payload) {
-              // graphql-ws's own send skips a socket that is no longer open the same way.
-              if (socket.readyState === socket.OPEN) socket.send(framePrefix + payload + '}');
-            },
-          };
+          // ws writes this connection's frames to the upgrade request's socket.
+          const tcp = ctx.extra.request.socket;
+          const framePrefix = Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`);
+          const frameSink: FrameSink = { next: nextFrameWriter(socket, tcp, framePrefix) };
           const args: ExecutionArgs = {
             schema,
             operationName: params.operationName,

@@ -55,7 +55,7 @@ const argsOf = (s: Shape) => ({
 /** A transport's sink (graphql-ws's socket in src/http/api.ts) that keeps what it is given. */
 function sink() {
   const texts: string[] = [];
-  const s: FrameSink & { texts: string[] } = { texts, next: (json) => void texts.push(json) };
+  const s: FrameSink & { texts: string[] } = { texts, next: (json) => void texts.push(json.toString()) };
   return s;
 }
 
