@@ -126,17 +126,20 @@ function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const finish = () => resolve(size === 0 ? '' : storableText(Buffer.concat(chunks, size), max));
     body.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       size += chunk.byteLength;
       if (size > max) {
         // Destroying an unfinished body closes its connection: the rest is never downloaded.
         body.destroy();
-        finish();
+        resolve(joined(chunks, size, max));
       }
     });
-    body.on('end', finish);
+    body.on('end', () => resolve(joined(chunks, size, max)));
     body.on('error', reject);
   });
+}
+
+function joined(chunks: Buffer[], size: number, max: number): string {
+  return size === 0 ? '' : storableText(Buffer.concat(chunks, size), max);
 }

@@ -48,7 +48,8 @@ describe('transport', () => {
       res.writeHead(503, [['retry-after', '7'], ['x-twice', 'a'], ['x-twice', 'b']]);
       res.end('0123456789abcdefXYZ');
     };
-    const res = await client.post(url, { payload: '' } as TransportInit);
+    const init: Parameters<typeof client.post>[1] & TransportInit = { payload: '' };
+    const res = await client.post(url, init);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('7');
     expect(res.headers.get('x-twice')).toBe('a, b');
