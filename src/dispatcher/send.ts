@@ -7,7 +7,7 @@ import { Agent } from 'undici';
 import { BlockedTargetError, guardedLookup, isBlockedAddress } from '../security/targets.js';
 import { signatureHeader } from '../signing.js';
 import { storableText } from './text.js';
-import { type TransportInit, undiciFetch } from './transport.js';
+import { type TransportInit, transportText, undiciFetch } from './transport.js';
 
 export const MAX_RESPONSE_BODY = 16 * 1024;
 /** An attempt's error text; it can quote the receiver (a redirect's Location, a parser message). */
@@ -62,31 +62,22 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
   });
   const client = ky.create({ retry: 0, throwHttpErrors: false, timeout: opts.timeoutMs, fetch: undiciFetch(agent, MAX_RESPONSE_BODY) as typeof fetch });
   const userAgent = opts.userAgent ?? 'Hookyard/0.1 (+webhooks)';
+  const literalIps = opts.allowPrivateTargets ? null : new LiteralIpGuard();
 
   return {
     async send(out, signal) {
       const startedAt = new Date();
       const t0 = performance.now();
-      const done = (rest: Omit<AttemptOutcome, 'startedAt' | 'durationMs'>): AttemptOutcome => ({
-        startedAt,
-        durationMs: Math.round(performance.now() - t0),
-        ...rest,
-        // Both end up in a row: only storable text (see text.ts), whatever the receiver sent.
-        responseBody: rest.responseBody === null ? null : storableText(rest.responseBody, MAX_RESPONSE_BODY) || null,
-        error: rest.error === null ? null : storableText(rest.error, MAX_ERROR_TEXT),
-      });
-      const fail = (error: string) => done({ ok: false, responseStatus: null, responseBody: null, error, retryAfterMs: null });
-
-      const host = new URL(out.url).hostname.replace(/^\[|\]$/g, '');
-      if (!opts.allowPrivateTargets && isIP(host) && isBlockedAddress(host)) {
-        return fail(new BlockedTargetError(host).message);
-      }
+      const blocked = literalIps?.blocked(out.url);
+      if (blocked) return failed(startedAt, t0, new BlockedTargetError(blocked).message);
       const timestamp = Math.floor(startedAt.getTime() / 1000);
+      let res: Response;
+      let responseBody: string | null;
       try {
         const init: Parameters<typeof client.post>[1] & TransportInit = {
           payload: out.body,
           abortSignal: signal,
-          headers: {
+          requestHeaders: {
             ...out.headers,
             'content-type': 'application/json',
             'user-agent': userAgent,
@@ -98,26 +89,67 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
             'x-hookyard-attempt': String(out.attemptNumber),
           },
         };
-        const res = await client.post(out.url, init);
-        const responseBody = (await res.text()) || null;
-        const ok = res.status >= 200 && res.status < 300;
-        let error: string | null = null;
-        if (res.status >= 300 && res.status < 400) {
-          error = `redirect not followed (${res.status} to ${res.headers.get('location') ?? 'nowhere'})`;
-        } else if (!ok) {
-          error = `HTTP ${res.status}`;
-        }
-        const retryAfterMs = res.status === 429 || res.status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : null;
-        // Only a failure can stop the retries; on a 2xx there are none to stop.
-        const noRetry = !ok && res.headers.get('webhook-retry')?.trim().toLowerCase() === 'none';
-        if (noRetry) error = `${error}; the receiver asked for no retries (webhook-retry: none)`;
-        return done({ ok, responseStatus: res.status, responseBody, error, retryAfterMs, noRetry });
+        res = await client.post(out.url, init);
+        // The transport's text is storable already (text.ts); any other Response's is made so here.
+        responseBody = transportText(res) ?? storableText(await res.text(), MAX_RESPONSE_BODY);
       } catch (err) {
-        return fail(describeError(err, opts.timeoutMs, signal));
+        return failed(startedAt, t0, describeError(err, opts.timeoutMs, signal));
       }
+      const status = res.status;
+      const ok = status >= 200 && status < 300;
+      let error: string | null = null;
+      if (status >= 300 && status < 400) {
+        error = `redirect not followed (${status} to ${res.headers.get('location') ?? 'nowhere'})`;
+      } else if (!ok) {
+        error = `HTTP ${status}`;
+      }
+      const retryAfterMs = status === 429 || status === 503 ? parseRetryAfter(res.headers.get('retry-after')) : null;
+      // Only a failure can stop the retries; on a 2xx there are none to stop.
+      const noRetry = !ok && res.headers.get('webhook-retry')?.trim().toLowerCase() === 'none';
+      if (noRetry) error = `${error}; the receiver asked for no retries (webhook-retry: none)`;
+      return {
+        startedAt,
+        durationMs: Math.round(performance.now() - t0),
+        ok,
+        responseStatus: status,
+        responseBody: responseBody || null,
+        // It can quote the receiver (a Location): only storable text goes to a row.
+        error: error === null ? null : storableText(error, MAX_ERROR_TEXT),
+        retryAfterMs,
+        noRetry,
+      };
     },
     close: () => agent.close(),
   };
+}
+
+function failed(startedAt: Date, t0: number, error: string): AttemptOutcome {
+  return {
+    startedAt, durationMs: Math.round(performance.now() - t0), ok: false, responseStatus: null, responseBody: null, retryAfterMs: null,
+    // It can quote the receiver (a parser's message): only storable text goes to a row.
+    error: storableText(error, MAX_ERROR_TEXT),
+  };
+}
+
+/**
+ * Refuses a URL whose host is a literal private address before any request (the agent's lookup
+ * guards names at connect time, but a literal address is never looked up). Remembered per URL:
+ * a dispatcher sends to the same few endpoint URLs over and over.
+ */
+class LiteralIpGuard {
+  private readonly byUrl = new Map<string, string | null>();
+
+  /** The refused address, or null. */
+  blocked(url: string): string | null {
+    let host = this.byUrl.get(url);
+    if (host === undefined) {
+      const name = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      host = isIP(name) && isBlockedAddress(name) ? name : null;
+      if (this.byUrl.size >= 1024) this.byUrl.delete(this.byUrl.keys().next().value!);
+      this.byUrl.set(url, host);
+    }
+    return host;
+  }
 }
 
 export function parseRetryAfter(value: string | null, now = Date.now()): number | null {

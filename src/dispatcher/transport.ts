@@ -3,17 +3,27 @@
 // `request` on the same agent does the same HTTP for a fraction of it. ky keeps what it is for:
 // the options, the timeout and its error types.
 //
-// The body travels as ky's unknown option `payload` (handed to fetch untouched), so ky builds and
-// clones a body-less Request. Redirects are never followed (undici's request does not follow
-// them). The response body is read here, capped at `maxBodyBytes`: a longer one is cut and its
-// connection closed rather than drained. Reading it inside this `fetch` puts the body under ky's
-// timeout too, so a receiver trickling its body cannot hold an attempt past the delivery timeout.
+// The body and the headers travel as ky's unknown options `payload` and `requestHeaders` (handed
+// to fetch untouched), so ky builds and clones a Request without either: ky would otherwise copy
+// the header object four times per request (its merge, its Request, the Request's clone, and the
+// copy here back into an object for undici). Redirects are never followed (undici's request does
+// not follow them). The response body is read here, capped at `maxBodyBytes`: a longer one is
+// cut and its connection closed rather than drained. Reading it inside this `fetch` puts the body
+// under ky's timeout too, so a receiver trickling its body cannot hold an attempt past the
+// delivery timeout.
+//
+// The Response handed back carries the status and headers but no body stream: the body is
+// already in hand as storable text, and wrapping it in a stream for the caller to read back cost
+// about a tenth of the dispatcher's CPU. `transportText(res)` gives that text. ky itself never
+// reads a body here (no hooks, no parseJson, no throwHttpErrors).
 import type { Dispatcher } from 'undici';
 import { storableText } from './text.js';
 
 export interface TransportInit {
   /** The request body; ky passes unknown options through to fetch as they are. */
   payload?: string;
+  /** Request headers, sent as given (with any ky put on its Request under them). */
+  requestHeaders?: Record<string, string>;
   /**
    * Aborts the request besides ky's own timeout. Not given to ky as `signal`: ky would join the
    * two with AbortSignal.any, and on Node 20 a joined signal that the Request constructor put a
@@ -26,60 +36,110 @@ export interface TransportInit {
 // Statuses a Response may not carry a body with.
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
+const texts = new WeakMap<Response, string>();
+/** The body this transport read for `res` (valid UTF-8 without NUL, capped); undefined for any other Response. */
+export function transportText(res: Response): string | undefined {
+  return texts.get(res);
+}
+
+/** Request URL → undici's origin and path: a dispatcher sends to the same few endpoint URLs over and over. */
+const targets = new Map<string, { origin: string; path: string }>();
+const TARGETS_MAX = 1024;
+function target(url: string): { origin: string; path: string } {
+  let t = targets.get(url);
+  if (t === undefined) {
+    const u = new URL(url);
+    t = { origin: u.origin, path: u.pathname + u.search };
+    if (targets.size >= TARGETS_MAX) targets.delete(targets.keys().next().value!);
+    targets.set(url, t);
+  }
+  return t;
+}
+
 export function undiciFetch(dispatcher: Dispatcher, maxBodyBytes: number) {
   return async (req: Request, init?: TransportInit): Promise<Response> => {
-    const url = new URL(req.url);
-    const headers: Record<string, string> = {};
-    req.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
-    const abort = new AbortController();
-    const onAbort = () => abort.abort();
-    const sources = init?.abortSignal ? [req.signal, init.abortSignal] : [req.signal];
-    for (const s of sources) {
-      if (s.aborted) abort.abort();
-      else s.addEventListener('abort', onAbort, { once: true });
+    const { origin, path } = target(req.url);
+    let headers = init?.requestHeaders ?? {};
+    // ky puts none of its own on a plain post; a hook or a caller's `headers` option might.
+    let copied = false;
+    for (const [name, value] of req.headers) {
+      if (!copied) {
+        headers = { ...headers };
+        copied = true;
+      }
+      headers[name] ??= value;
+    }
+    // ky's timeout aborts req.signal; a second signal needs a controller joining the two.
+    let signal = req.signal;
+    let onAbort: (() => void) | undefined;
+    const extra = init?.abortSignal;
+    if (extra) {
+      const abort = new AbortController();
+      onAbort = () => abort.abort();
+      if (req.signal.aborted || extra.aborted) abort.abort();
+      else {
+        req.signal.addEventListener('abort', onAbort, { once: true });
+        extra.addEventListener('abort', onAbort, { once: true });
+      }
+      signal = abort.signal;
     }
     let res: Dispatcher.ResponseData;
     let body: string;
     try {
-      res = await dispatcher.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: req.method as Dispatcher.HttpMethod,
-        headers,
-        body: init?.payload,
-        signal: abort.signal,
-      });
+      res = await dispatcher.request({ origin, path, method: req.method as Dispatcher.HttpMethod, headers, body: init?.payload, signal });
       body = await readCapped(res.body, maxBodyBytes);
     } finally {
-      for (const s of sources) s.removeEventListener('abort', onAbort);
-    }
-    const responseHeaders = new Headers();
-    for (const [name, value] of Object.entries(res.headers)) {
-      if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
-      else if (value !== undefined) responseHeaders.append(name, value);
+      if (onAbort) {
+        req.signal.removeEventListener('abort', onAbort);
+        extra!.removeEventListener('abort', onAbort);
+      }
     }
     // A Response can only hold 200–599; anything else is not an answer a webhook can give.
     if (res.statusCode < 200 || res.statusCode > 599) {
       throw Object.assign(new Error(`invalid HTTP status ${res.statusCode}`), { code: 'HOOKYARD_BAD_STATUS' });
     }
-    return new Response(NULL_BODY.has(res.statusCode) ? null : body, { status: res.statusCode, headers: responseHeaders });
+    const response = new Response(null, { status: res.statusCode, headers: responseHeaders(res.headers) });
+    texts.set(response, NULL_BODY.has(res.statusCode) ? '' : body);
+    return response;
   };
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).byteLength;
-    if (size > max) {
-      // Destroying an unfinished body closes its connection: the rest is never downloaded.
-      body.destroy();
+/** undici's header object as a HeadersInit: as it is (a record) unless a name repeats (then pairs, each value appended). */
+function responseHeaders(h: Dispatcher.ResponseData['headers']): HeadersInit {
+  let pairs: [string, string][] | undefined;
+  for (const name in h) {
+    if (Array.isArray(h[name])) {
+      pairs = [];
       break;
     }
   }
-  // Whatever the bytes are (NUL, invalid UTF-8, a character cut at the cap), what leaves here can be stored.
-  return storableText(Buffer.concat(chunks, size), max);
+  if (!pairs) return h as Record<string, string>;
+  for (const [name, value] of Object.entries(h)) {
+    if (Array.isArray(value)) for (const v of value) pairs.push([name, v]);
+    else if (value !== undefined) pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/** The body, at most `max` bytes of it, as storable text (whatever the bytes: NUL, invalid UTF-8, a character cut at the cap). */
+function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+      if (size > max) {
+        // Destroying an unfinished body closes its connection: the rest is never downloaded.
+        body.destroy();
+        resolve(joined(chunks, size, max));
+      }
+    });
+    body.on('end', () => resolve(joined(chunks, size, max)));
+    body.on('error', reject);
+  });
+}
+
+function joined(chunks: Buffer[], size: number, max: number): string {
+  return size === 0 ? '' : storableText(Buffer.concat(chunks, size), max);
 }
