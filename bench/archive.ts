@@ -11,7 +11,7 @@ import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import pg from 'pg';
-import { openDatabase, type PrismaClient } from '../src/db/client.js';
+import { openDatabase, prismaQuery, type PrismaClient } from '../src/db/client.js';
 import { migrate } from '../src/db/migrate.js';
 import * as store from '../src/dispatcher/store.js';
 import { createLogger } from '../src/logger.js';
@@ -136,10 +136,10 @@ try {
       await opened(db, async (prisma) => {
         for (let i = 0; i < CLAIMS_PER_ROUND; i++) {
           const t0 = performance.now();
-          const claimed = await store.claimDue(prisma, 'bench', 60_000, 100, 100, []);
+          const claimed = await store.claimDue(prismaQuery(prisma), 'bench', 60_000, 100, 100, []);
           db.claimMs.push(performance.now() - t0);
           if (claimed.length !== 100) throw new Error(`claimed ${claimed.length}, not 100`);
-          await store.release(prisma, 'bench', claimed.map((c) => c.id));
+          await store.release(prismaQuery(prisma), 'bench', claimed.map((c) => c.id));
         }
       });
       await withClient(db.url, (c) => c.query(`DELETE FROM "Delivery" WHERE status = 'PENDING'`));

@@ -306,6 +306,35 @@ async function main() {
         log(results.latencySweep);
       }
     }
+    /**
+     * CPU so far of the dispatcher and of this database's PostgreSQL backends (from /proc: the
+     * server is local; other databases' backends, and the server's own background processes, are
+     * left out), and the database's commits (each autocommit statement is one).
+     */
+    async function serverCost(dispatcherPid: number) {
+      const [db] = await prisma.$queryRawUnsafe<{ pids: number[]; commits: number }[]>(
+        `SELECT array(SELECT pid FROM pg_stat_activity WHERE datname = current_database()) AS pids,
+                (SELECT xact_commit::float8 FROM pg_stat_database WHERE datname = current_database()) AS commits`);
+      const backends = new Map<number, number>();
+      for (const pid of db!.pids) {
+        try {
+          backends.set(pid, cpuMs(pid));
+        } catch {
+          // ended since the query
+        }
+      }
+      return { dispatcher: cpuMs(dispatcherPid), backends, commits: db!.commits };
+    }
+    // Backends that ended within the window are missed; the pools keep theirs while busy.
+    function costPerDelivery(a: Awaited<ReturnType<typeof serverCost>>, b: Awaited<ReturnType<typeof serverCost>>, deliveries: number) {
+      let postgres = 0;
+      for (const [pid, ms] of b.backends) postgres += ms - (a.backends.get(pid) ?? 0);
+      return {
+        dispatcherCpuMsPerDelivery: round((b.dispatcher - a.dispatcher) / deliveries, 3),
+        postgresCpuMsPerDelivery: round(postgres / deliveries, 3),
+        commitsPerDelivery: round((b.commits - a.commits) / deliveries, 2),
+      };
+    }
     async function latencyAt(eventsPerSecond: number) {
     log(`latency: ${eventsPerSecond} events/s × 5 endpoints for ${N.latencySeconds}s (an API and a dispatcher process)`);
     // One Node thread cannot both answer 200 sendEvent calls a second and send 1,000 deliveries
@@ -333,6 +362,7 @@ async function main() {
     for (let waited = 0; waited < 30_000 && (await receiver.count()) < warmup * 5; waited += 100) await sleep(100);
     await receiver.reset();
     const sentAt = new Map<string, number>();
+    const cost0 = await serverCost(dispatcher.proc.pid!);
     const interval = 1000 / eventsPerSecond;
     const total = eventsPerSecond * N.latencySeconds;
     const startAt = performance.now();
@@ -356,6 +386,7 @@ async function main() {
       if ((await receiver.count()) >= total * 5) break;
       await sleep(200);
     }
+    const cost1 = await serverCost(dispatcher.proc.pid!);
     const arrivals = (await receiver.stats()).arrivals.filter((a) => sentAt.has(a[1]));
     const lat = arrivals.map((a) => a[2] - sentAt.get(a[1])!);
     // Where the time went, per delivery (one clock: everything runs on this machine): accept =
@@ -384,6 +415,7 @@ async function main() {
       p99Ms: pct(lat, 99),
       breakdownMs: Object.fromEntries(Object.entries(parts).map(([k, xs]) => [k, { p50: pct(xs, 50), p99: pct(xs, 99) }])),
       rssMb: rssSteady,
+      ...costPerDelivery(cost0, cost1, total * 5),
     };
     log(result);
     await dispatcher.kill();

@@ -165,7 +165,7 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         const { Dispatcher } = await import('./dispatcher/dispatcher.js');
         const shared = services;
         dispatcher = new Dispatcher({
-          config, db: database.prisma, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender,
+          config, sql: services.sql, logger, metrics, secretBox, pubsub: services.pubsub, outbox, workSignal, sender: options.sender,
           onOperational: (facts) => emitOperational(shared, facts),
         });
         dispatcher.start();

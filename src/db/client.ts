@@ -21,11 +21,16 @@ export interface ScriptRunner {
 /** One raw SQL statement with positional parameters ($1…); json/jsonb columns come back parsed. */
 export type RawQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
 
+/** A RawQuery through Prisma's raw path (PGlite, or a Prisma transaction). */
+export function prismaQuery(prisma: Pick<PrismaClient, '$queryRawUnsafe'>): RawQuery {
+  return <T>(sql: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(sql, ...params);
+}
+
 export interface Database {
   kind: 'postgres' | 'pglite';
   prisma: PrismaClient;
   /**
-   * Raw statements on the hot path (sendEvent's insert). On PostgreSQL they go straight to the
+   * Raw statements on the hot paths (sendEvent's insert, the dispatcher's claims and outcomes). On PostgreSQL they go straight to the
    * `pg` pool Prisma's adapter also uses: Prisma's raw-query path (argument serialisation, its
    * query interpreter, result decoding) cost ~11 % of the API's busy time for that one statement
    * (BENCHMARKS.md, issue 12). PGlite has no pool: there it is Prisma's $queryRawUnsafe.
@@ -94,7 +99,7 @@ async function openPglite(dataDir: string, logger: Logger): Promise<Database> {
     return {
       kind: 'pglite',
       prisma,
-      query: <T>(sql: string, params: unknown[]) => prisma.$queryRawUnsafe<T[]>(sql, ...params),
+      query: prismaQuery(prisma),
       scripts: {
         script: async (sql) => {
           await pglite.transaction((tx) => tx.exec(sql));

@@ -3,7 +3,7 @@
 // leases now and then, backs off on errors, and sleeps until the next poll unless woken sooner:
 // new work (the work signal), a retry coming due (a timer), or slots freeing up.
 import type { Config } from '../config.js';
-import type { PrismaClient } from '../db/client.js';
+import type { RawQuery } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Executor } from './executor.js';
 import type { Recorder } from './recorder.js';
@@ -13,7 +13,8 @@ const MAX_BATCH = 100;
 
 export interface ClaimLoopDeps {
   config: Pick<Config, 'dispatchConcurrency' | 'endpointConcurrency' | 'leaseMs' | 'pollIntervalMs'>;
-  db: PrismaClient;
+  /** The pg pool directly on PostgreSQL (db/client.ts): these statements run several times a second. */
+  sql: RawQuery;
   log: Logger;
   owner: string;
   executor: Executor;
@@ -110,13 +111,13 @@ export class ClaimLoop {
   }
 
   private async loop(): Promise<void> {
-    const { config, db, log, owner, executor, recorder } = this.deps;
+    const { config, sql, log, owner, executor, recorder } = this.deps;
     let backoff = 0;
     while (!this.stopping) {
       try {
         if (Date.now() >= this.nextTakeoverAt) {
           this.nextTakeoverAt = Date.now() + Math.max(1000, config.leaseMs / 4);
-          const taken = await store.takeOverExpired(db, owner, config.leaseMs, MAX_BATCH);
+          const taken = await store.takeOverExpired(sql, owner, config.leaseMs, MAX_BATCH);
           if (taken.length > 0) log.warn({ count: taken.length }, 'took over deliveries whose lease expired');
           for (const c of taken) executor.begin(c);
         }
@@ -132,7 +133,7 @@ export class ClaimLoop {
         this.claiming = true;
         let claimed: store.Claimed[];
         try {
-          claimed = await store.claimDue(db, owner, config.leaseMs, want, config.endpointConcurrency, busy);
+          claimed = await store.claimDue(sql, owner, config.leaseMs, want, config.endpointConcurrency, busy);
         } finally {
           this.claiming = false;
         }

@@ -16,7 +16,7 @@ import { createThreadedSender } from './threadedSender.js';
 import type { WorkSignal } from './workSignal.js';
 
 /** What the app shares with resolvers (its database client among them), plus the dispatcher's own parts. */
-export interface DispatcherDeps extends Pick<Services, 'config' | 'db' | 'logger' | 'metrics' | 'secretBox' | 'pubsub'> {
+export interface DispatcherDeps extends Pick<Services, 'config' | 'sql' | 'logger' | 'metrics' | 'secretBox' | 'pubsub'> {
   outbox: OutboxRelay;
   workSignal: WorkSignal;
   sender?: Sender;
@@ -38,19 +38,19 @@ export class Dispatcher {
   private stopping = false;
 
   constructor(deps: DispatcherDeps) {
-    const { config, db, metrics, secretBox, pubsub, outbox, onOperational } = deps;
+    const { config, sql, metrics, secretBox, pubsub, outbox, onOperational } = deps;
     this.deps = deps;
     const log = (this.log = deps.logger.child({ component: 'dispatcher', owner: this.owner }));
     const owner = this.owner;
     const sendOptions = { timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets };
     this.sender = deps.sender
       ?? (config.dispatchThreads > 0 ? createThreadedSender({ ...sendOptions, threads: config.dispatchThreads, log }) : createSender(sendOptions));
-    this.recorder = new Recorder({ config, db, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs), wakeClaims: () => this.claims.wake() });
+    this.recorder = new Recorder({ config, sql, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs), wakeClaims: () => this.claims.wake() });
     this.executor = new Executor({
       config, log, metrics, secretBox, sender: this.sender, recorder: this.recorder,
       onSlotFreed: (endpointId, stillOnEndpoint) => this.claims.slotFreed(endpointId, stillOnEndpoint),
     });
-    this.claims = new ClaimLoop({ config, db, log, owner, executor: this.executor, recorder: this.recorder });
+    this.claims = new ClaimLoop({ config, sql, log, owner, executor: this.executor, recorder: this.recorder });
     this.unsubscribe = deps.workSignal.subscribe(() => this.wake());
   }
 

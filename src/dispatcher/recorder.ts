@@ -3,7 +3,7 @@
 // (endpoint failing, recovered, disabled; delivery failed) handed to the app. Also
 // publishes the claims (PENDING → SENDING) and, at shutdown, hands back what was never sent.
 import type { Config } from '../config.js';
-import type { PrismaClient } from '../db/client.js';
+import type { RawQuery } from '../db/client.js';
 import type { OutboxRelay } from '../domain/outbox.js';
 import { newId } from '../ids.js';
 import type { Logger } from '../logger.js';
@@ -33,7 +33,7 @@ interface Pending {
 
 export interface RecorderDeps {
   config: Pick<Config, 'disableAfterMs' | 'retrySchedule' | 'maxRetryAfterMs'>;
-  db: PrismaClient;
+  sql: RawQuery;
   log: Logger;
   pubsub: HookyardPubSub;
   outbox: OutboxRelay;
@@ -86,7 +86,7 @@ export class Recorder {
     this.deps.log.info('dispatcher stopping: 3/4 outcomes recorded');
     const unsent = this.toRelease.splice(0);
     const released = new Set(
-      await store.release(this.deps.db, this.deps.owner, unsent.map((c) => c.id)).catch((err: unknown) => {
+      await store.release(this.deps.sql, this.deps.owner, unsent.map((c) => c.id)).catch((err: unknown) => {
         this.deps.log.error({ err }, 'could not release deliveries; their leases will expire');
         return [];
       }),
@@ -132,8 +132,8 @@ export class Recorder {
 
   /** One statement for these outcomes; written ones leave the queue and are published. */
   private async writeOutcomes(part: Pending[]): Promise<void> {
-    const { db, owner, config, outbox, log } = this.deps;
-    const recorded = await store.complete(db, owner, part.map((p) => p.completion), config.disableAfterMs);
+    const { sql, owner, config, outbox, log } = this.deps;
+    const recorded = await store.complete(sql, owner, part.map((p) => p.completion), config.disableAfterMs);
     this.dequeue(part);
     outbox.publish(recorded);
     // A FIFO line's next delivery became claimable with this commit: claim it now, not at the next poll.

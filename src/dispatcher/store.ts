@@ -1,7 +1,7 @@
 // The dispatcher's SQL. Each step is one statement: claim (FOR UPDATE SKIP LOCKED + lease),
 // complete (guarded by the lease holder, attempt row and status in one go), release, and
 // take over leases that expired with a crashed instance.
-import type { PrismaClient } from '../db/client.js';
+import type { RawQuery } from '../db/client.js';
 import type { OperationalFact, OutboxRow } from '../pubsub.js';
 import type { DeliveryStatus } from '../generated/prisma/enums.js';
 
@@ -67,8 +67,8 @@ const RETURNING = `
  * backlog. Both indexes are partial, so, like the queue index they replace, they never hold the
  * archive's rows.
  */
-export async function claimDue(db: PrismaClient, owner: string, leaseMs: number, limit: number, perEndpoint: number, busy: EndpointCapacity[]): Promise<Claimed[]> {
-  const rows = await db.$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
+export async function claimDue(sql: RawQuery, owner: string, leaseMs: number, limit: number, perEndpoint: number, busy: EndpointCapacity[]): Promise<Claimed[]> {
+  const rows = await sql<Omit<Claimed, 'previousStatus'>>(
     `WITH RECURSIVE waiting AS (
        -- A skip scan: the endpoints that have PENDING deliveries, one index descent each.
        (SELECT d."endpointId" AS id FROM "Delivery" d WHERE d.status = 'PENDING' ORDER BY d."endpointId" LIMIT 1)
@@ -122,14 +122,14 @@ export async function claimDue(db: PrismaClient, owner: string, leaseMs: number,
      SET status = 'SENDING', "leaseOwner" = $1, "leaseExpiresAt" = now() + make_interval(secs => $6), "updatedAt" = now()
      FROM chosen p, "Event" ev, "Endpoint" e
      WHERE d.id = p.id AND ev.id = d."eventId" AND e.id = d."endpointId"
-     RETURNING ${RETURNING}`,
+     RETURNING ${RETURNING}`, [
     owner,
     limit,
     perEndpoint,
     busy.map((b) => b.endpointId),
     busy.map((b) => Math.max(0, b.free)),
     leaseMs / 1000,
-  );
+  ], );
   return rows.map((r) => ({ ...r, previousStatus: 'PENDING' as const }));
 }
 
@@ -139,8 +139,8 @@ export async function claimDue(db: PrismaClient, owner: string, leaseMs: number,
  * failed and it goes back to PENDING with its retry time, still at the head of its line (claimDue
  * sends nothing behind it meanwhile), or FAILED when its schedule is spent, which lets the line on.
  */
-export async function takeOverExpired(db: PrismaClient, owner: string, leaseMs: number, limit: number): Promise<Claimed[]> {
-  const rows = await db.$queryRawUnsafe<Omit<Claimed, 'previousStatus'>[]>(
+export async function takeOverExpired(sql: RawQuery, owner: string, leaseMs: number, limit: number): Promise<Claimed[]> {
+  const rows = await sql<Omit<Claimed, 'previousStatus'>>(
     `WITH expired AS (
        SELECT id FROM "Delivery"
        WHERE status = 'SENDING' AND "leaseExpiresAt" < now()
@@ -151,11 +151,11 @@ export async function takeOverExpired(db: PrismaClient, owner: string, leaseMs: 
      SET "leaseOwner" = $2, "leaseExpiresAt" = now() + make_interval(secs => $3), "updatedAt" = now()
      FROM expired x, "Event" ev, "Endpoint" e
      WHERE d.id = x.id AND ev.id = d."eventId" AND e.id = d."endpointId"
-     RETURNING ${RETURNING}`,
+     RETURNING ${RETURNING}`, [
     limit,
     owner,
     leaseMs / 1000,
-  );
+  ]);
   return rows.map((r) => ({ ...r, dueAt: null, previousStatus: 'SENDING' as const }));
 }
 
@@ -222,9 +222,9 @@ const RETIRE = `($13::float8 > 0 AND e.status = 'ACTIVE' AND ${LIVE}
  * two instances recording outcomes of one endpoint cannot both emit the same notice. A success on a
  * healthy endpoint locks and writes nothing.
  */
-export async function complete(db: PrismaClient, owner: string, batch: Completion[], disableAfterMs = 0): Promise<Recorded[]> {
+export async function complete(sql: RawQuery, owner: string, batch: Completion[], disableAfterMs = 0): Promise<Recorded[]> {
   if (batch.length === 0) return [];
-  return db.$queryRawUnsafe<Recorded[]>(
+  return sql<Recorded>(
     `WITH input AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::int[], $7::int[],
                             $8::text[], $9::text[], $10::text[], $11::float8[], $15::text[])
@@ -323,7 +323,7 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
             coalesce((SELECT jsonb_agg(jsonb_build_object('tenantId', f.tenant_id, 'type', f.type, 'endpointId', f.endpoint_id, 'data', f.data,
                                                           'occurredAt', to_char(now() AT TIME ZONE 'UTC', ${REASON_TIME})) ORDER BY f.ord, f.k)
                       FROM facts f WHERE f.tenant_id = o."tenantId"), '[]'::jsonb) AS operational
-     FROM outbox o`,
+     FROM outbox o`, [
     batch.map((c) => c.deliveryId),
     batch.map((c) => c.attemptId),
     batch.map((c) => c.attemptNumber),
@@ -339,7 +339,7 @@ export async function complete(db: PrismaClient, owner: string, batch: Completio
     disableAfterMs,
     FAILING_NOTICE_INTERVAL_MS,
     batch.map((c) => c.disableReason),
-  );
+  ]);
 }
 
 // SQLSTATE classes that say "the server or the connection", not "this statement's data": a retry
@@ -368,14 +368,14 @@ export function isStatementError(err: unknown): boolean {
 }
 
 /** Hands claimed deliveries back untouched (no attempt made), e.g. at shutdown. */
-export async function release(db: PrismaClient, owner: string, ids: string[]): Promise<string[]> {
+export async function release(sql: RawQuery, owner: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await db.$queryRawUnsafe<{ id: string }[]>(
+  const rows = await sql<{ id: string }>(
     `UPDATE "Delivery" SET status = 'PENDING', "leaseOwner" = NULL, "leaseExpiresAt" = NULL, "updatedAt" = now()
      WHERE id = ANY($1::text[]) AND status = 'SENDING' AND "leaseOwner" = $2
-     RETURNING id`,
+     RETURNING id`, [
     ids,
     owner,
-  );
+  ]);
   return rows.map((r) => r.id);
 }

@@ -107,7 +107,8 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
       notifyQueued = true;
       setImmediate(() => {
         notifyQueued = false;
-        database.prisma.$executeRawUnsafe(`NOTIFY ${CHANNEL}`).catch((err: unknown) => logger.warn({ err }, 'NOTIFY failed'));
+        // Through the pg pool directly (Database.query): one per sendEvent on a busy API.
+        database.query(`NOTIFY ${CHANNEL}`, []).catch((err: unknown) => logger.warn({ err }, 'NOTIFY failed'));
       });
     },
     subscribe(fn) {

@@ -2,7 +2,7 @@
 // outcomes locks the endpoint rows it changes and decides again on the latest row, so exactly one
 // of them emits hookyard.endpoint.failing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PrismaClient } from '../../src/db/client.js';
+import { prismaQuery } from '../../src/db/client.js';
 import { complete, type Completion, type Recorded } from '../../src/dispatcher/store.js';
 import { newId } from '../../src/ids.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -45,13 +45,13 @@ describe('health notices across instances', () => {
     const firstRecorded = new Promise<void>((r) => (recorded = r));
     // Instance A's statement, its transaction held open.
     const a = t.prisma.$transaction(async (tx) => {
-      first = await complete(tx as unknown as PrismaClient, 'A', [failed(ids[0]!)]);
+      first = await complete(prismaQuery(tx), 'A', [failed(ids[0]!)]);
       recorded();
       await gate;
     }, { timeout: 30_000 });
     await firstRecorded;
     // Instance B's, meanwhile: it waits for A's lock on the endpoint row...
-    const b = complete(t.prisma, 'B', [failed(ids[1]!)]);
+    const b = complete(prismaQuery(t.prisma), 'B', [failed(ids[1]!)]);
     await eventually(async () => {
       const [row] = await t.prisma.$queryRawUnsafe<{ n: number }[]>(
         `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,

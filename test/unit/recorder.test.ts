@@ -5,7 +5,7 @@
 import { runInNewContext } from 'node:vm';
 import v8 from 'node:v8';
 import { expect, it, vi } from 'vitest';
-import type { PrismaClient } from '../../src/db/client.js';
+import type { RawQuery } from '../../src/db/client.js';
 import type { OutboxRelay } from '../../src/domain/outbox.js';
 import type { Decision } from '../../src/dispatcher/policy.js';
 import { Recorder } from '../../src/dispatcher/recorder.js';
@@ -32,17 +32,15 @@ const delivered: Decision = {
 it('keeps no claim payload reachable while an outcome waits for its write, nor for a delivery handed back', async () => {
   let finishWrite: (() => void) | undefined;
   const statements: unknown[][] = [];
-  const db = {
-    $queryRawUnsafe: (_sql: string, ...params: unknown[]) => {
-      statements.push(params);
-      return new Promise((resolve) => {
-        finishWrite = () => resolve([{ id: 'o1', tenantId: 'ten_1', changes: [{ deliveryId: 'd1' }], operational: [] }]);
-      });
-    },
-  } as unknown as PrismaClient;
+  const sql = ((_sql: string, params: unknown[]) => {
+    statements.push(params);
+    return new Promise((resolve) => {
+      finishWrite = () => resolve([{ id: 'o1', tenantId: 'ten_1', changes: [{ deliveryId: 'd1' }], operational: [] }] as never);
+    });
+  }) as RawQuery;
   const recorder = new Recorder({
     config: { disableAfterMs: 0, retrySchedule: [0], maxRetryAfterMs: 0 },
-    db,
+    sql,
     log: createLogger('silent'),
     pubsub: { publish: () => {} } as unknown as HookyardPubSub,
     outbox: { publish: () => {} } as unknown as OutboxRelay,
