@@ -3,7 +3,7 @@
 // encode of the whole payload, ws's frame header and a two-buffer writev; here the payload's bytes
 // are encoded once per group result (sharedSubscriptions.ts) and each socket only copies its own
 // prefix and those bytes into one buffer: 0.87x the server CPU per send in a 1,000-socket loopback
-// measurement (bench/notes/subs2.md). The bytes are those ws writes: a server frame is unmasked, and
+// measurement (BENCHMARKS.md, "Issue 12, this round"). The bytes are those ws writes: a server frame is unmasked, and
 // with no extension negotiated (no permessage-deflate: ws's server default, and ours) ws's sender
 // writes each frame straight to the socket, so a frame written here keeps its place among ws's own.
 import type { Socket } from 'node:net';
