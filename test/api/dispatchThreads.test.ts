@@ -9,7 +9,7 @@ import { createThreadedSender, type ThreadedSender } from '../../src/dispatcher/
 import { newId } from '../../src/ids.js';
 import { CreateEndpoint, GetDelivery, SendEvent } from '../helpers/operations.js';
 import type { Reply } from '../helpers/receiver.js';
-import { eventually, sharedDatabaseAndReceiver, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { appsOn, eventually, sharedDatabaseAndReceiver, type TestApp } from '../helpers/testApp.js';
 
 const shared = sharedDatabaseAndReceiver();
 // A delivery timeout with room for a busy machine (PGlite shares the test's thread): only the test
@@ -18,17 +18,10 @@ const THREADS = { HOOKYARD_DISPATCH_THREADS: '2', HOOKYARD_RETRY_SCHEDULE: '0s,1
 
 // Each test starts threads that load the sender from the sources (tsx): seconds on a busy machine.
 describe('dispatching through send threads (HOOKYARD_DISPATCH_THREADS=2)', { timeout: 60_000 }, () => {
+  const apps = appsOn(shared);
   let t: TestApp;
-  let running: TestApp | undefined;
-  const start = async (env: Record<string, string>) => {
-    running = t = await startTestApp({ db: shared.database, env });
-    return t;
-  };
-  const stop = async () => {
-    const app = running;
-    running = undefined;
-    await app?.stop();
-  };
+  const start = async (env: Record<string, string> = {}, options?: Parameters<typeof apps.start>[1]) => (t = await apps.start(env, options));
+  const stop = apps.stop;
   /** Whatever a test holds back is answered at its end, so nothing waits on it afterwards. */
   let releaseHeld: () => void = () => {};
   beforeEach(() => shared.rx.respond(() => ({ status: 200 })));
@@ -92,7 +85,7 @@ describe('dispatching through send threads (HOOKYARD_DISPATCH_THREADS=2)', { tim
       },
       close: () => threads.close(),
     };
-    running = t = await startTestApp({ db: shared.database, env: THREADS, sender: watched });
+    await start(THREADS, { sender: watched });
     expect((await settled(id)).status).toBe('DELIVERED');
     expect(handedOver).toEqual([true]);
   });

@@ -3,24 +3,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS_DIR } from '../../src/db/migrate.js';
 import { CreateEndpoint, GetEndpoint, SendEvent, UpdateEndpoint } from '../helpers/operations.js';
-import { BOOTSTRAP_KEY, eventually, sharedDatabaseAndReceiver, startTestApp, type TestApp } from '../helpers/testApp.js';
+import { appsOn, BOOTSTRAP_KEY, eventually, sharedDatabaseAndReceiver, type TestApp } from '../helpers/testApp.js';
 
 const shared = sharedDatabaseAndReceiver();
 
 describe('lifecycle', () => {
   // Each test starts (and restarts) its own app; what they share, the database, only holds
   // endpoints filtered to the test's own event types, so no test's events reach another's endpoints.
+  const apps = appsOn(shared);
   let t: TestApp;
-  let running: TestApp | undefined;
-  const start = async (env: Record<string, string> = {}) => {
-    running = t = await startTestApp({ db: shared.database, env });
-    return t;
-  };
-  const stop = async () => {
-    const app = running;
-    running = undefined;
-    await app?.stop();
-  };
+  const start = async (env: Record<string, string> = {}, options?: Parameters<typeof apps.start>[1]) => (t = await apps.start(env, options));
+  const stop = apps.stop;
   beforeEach(() => {
     shared.rx.respond(() => ({ status: 200 }));
   });

@@ -147,3 +147,22 @@ export function sharedDatabaseAndReceiver(): { readonly database: TestDatabase; 
     },
   };
 }
+
+/**
+ * One app at a time on a shared database, for tests that start (and restart) their own: `start`
+ * stops nothing, so a test stops before it starts again; `stop` is safe to call twice (afterEach).
+ */
+export function appsOn(shared: { readonly database: TestDatabase }) {
+  let running: TestApp | undefined;
+  return {
+    async start(env: Record<string, string> = {}, options: Omit<TestAppOptions, 'db' | 'env'> = {}): Promise<TestApp> {
+      running = await startTestApp({ ...options, db: shared.database, env });
+      return running;
+    },
+    async stop(): Promise<void> {
+      const app = running;
+      running = undefined;
+      await app?.stop();
+    },
+  };
+}
