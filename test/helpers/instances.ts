@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createTestDatabase, REDIS_URL, TEST_ENCRYPTION_KEY, type TestDatabase } from './db.js';
 import { type Receiver, startReceiver } from './receiver.js';
-import { startTestApp, type TestApp } from './testApp.js';
+import { eventually, startTestApp, type TestApp } from './testApp.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -99,4 +99,25 @@ export function useInstances(): InstancesFixture {
     await f.database?.drop();
   });
   return f;
+}
+
+/**
+ * Waits until `total` deliveries of `endpointIds` are DELIVERED, sampling meanwhile who holds their
+ * leases (as fast as the database answers; a lease is cleared when its outcome is recorded).
+ * Returns the pids of the lease owners (owner = host:pid:random).
+ */
+export async function deliveredWithLeaseOwners(f: InstancesFixture, endpointIds: string[], total: number, what: string): Promise<Set<number>> {
+  const owners = new Set<string>();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const sending = await f.api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds }, status: 'SENDING' }, select: { leaseOwner: true } });
+      for (const d of sending) if (d.leaseOwner) owners.add(d.leaseOwner);
+    }
+  })();
+  await eventually(async () => (await f.api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, what).finally(() => {
+    sampling = false;
+  });
+  await sampler;
+  return new Set([...owners].map((o) => Number(o.split(':').at(-2))));
 }

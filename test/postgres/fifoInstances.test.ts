@@ -4,9 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { CreateEndpoint, SendEvent } from '../helpers/operations.js';
 import { REDIS_URL } from '../helpers/db.js';
-import { startInstance, useInstances } from '../helpers/instances.js';
+import { deliveredWithLeaseOwners, startInstance, useInstances } from '../helpers/instances.js';
 import type { Reply } from '../helpers/receiver.js';
-import { eventually } from '../helpers/testApp.js';
 
 const f = useInstances();
 
@@ -43,19 +42,8 @@ describe('FIFO endpoints with two dispatchers', () => {
       HOOKYARD_LEASE_MS: '3000',
     };
     f.instances.push(...(await Promise.all([startInstance(env), startInstance(env)])));
-    const owners = new Set<string>();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const sending = await f.api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds }, status: 'SENDING' }, select: { leaseOwner: true } });
-        for (const d of sending) if (d.leaseOwner) owners.add(d.leaseOwner);
-      }
-    })();
     const total = LINES * EVENTS;
-    await eventually(async () => (await f.api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'every line delivered').finally(() => {
-      sampling = false;
-    });
-    await sampler;
+    const ownerPids = await deliveredWithLeaseOwners(f, endpointIds, total, 'every line delivered');
 
     const expected = Array.from({ length: EVENTS }, (_, k) => Array<number>((FAILS[k + 1] ?? 0) + 1).fill(k + 1)).flat();
     for (let l = 0; l < LINES; l++) {
@@ -64,7 +52,6 @@ describe('FIFO endpoints with two dispatchers', () => {
     }
     const overlapped = Array.from({ length: LINES }, (_, l) => f.rx.maxHeld(`/line/${l}`)).filter((n) => n > 1).length;
     expect(overlapped).toBe(0);
-    const ownerPids = new Set([...owners].map((o) => Number(o.split(':').at(-2))));
     expect(ownerPids).toEqual(new Set(f.instances.map((i) => i.proc.pid)));
   }, 120_000);
 });

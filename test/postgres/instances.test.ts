@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { CreateEndpoint, type HealthChange, OnDeliveryStatus, OnEndpointHealth, SendEvent, type StatusChange } from '../helpers/operations.js';
 import { REDIS_URL } from '../helpers/db.js';
-import { startInstance, useInstances } from '../helpers/instances.js';
+import { deliveredWithLeaseOwners, startInstance, useInstances } from '../helpers/instances.js';
 import type { Received } from '../helpers/receiver.js';
 import { eventually } from '../helpers/testApp.js';
 import { collect, watchSubscriptions, wsClient } from '../helpers/ws.js';
@@ -49,26 +49,12 @@ describe('several dispatchers on one PostgreSQL', () => {
     const env = dispatcherEnv({ HOOKYARD_DISPATCH_CONCURRENCY: '8' });
     f.instances.push(...(await Promise.all([startInstance(env), startInstance(env), startInstance(env)])));
     const total = 5 * 120;
-    // Who holds the leases, sampled from the database as fast as it answers while the work runs
-    // (owner = host:pid:random; a lease is cleared when its outcome is recorded).
-    const owners = new Set<string>();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const sending = await f.api.prisma.delivery.findMany({ where: { endpointId: { in: endpointIds }, status: 'SENDING' }, select: { leaseOwner: true } });
-        for (const d of sending) if (d.leaseOwner) owners.add(d.leaseOwner);
-      }
-    })();
-    await eventually(async () => (await f.api.prisma.delivery.count({ where: { endpointId: { in: endpointIds }, status: 'DELIVERED' } })) === total, 60_000, 'all delivered').finally(() => {
-      sampling = false;
-    });
-    await sampler;
+    const ownerPids = await deliveredWithLeaseOwners(f, endpointIds, total, 'all delivered');
     const received = f.rx.received.filter((r) => r.path.startsWith('/shared/'));
     const byDelivery = requestsPerDelivery(received);
     expect(byDelivery.size).toBe(total);
     expect([...byDelivery.values()].every((n) => n === 1)).toBe(true);
     // The work was really shared: every instance process held leases.
-    const ownerPids = new Set([...owners].map((o) => Number(o.split(':').at(-2))));
     expect(ownerPids).toEqual(new Set(f.instances.map((i) => i.proc.pid)));
     const attempts = await f.api.prisma.deliveryAttempt.count({ where: { delivery: { endpointId: { in: endpointIds } } } });
     expect(attempts).toBe(total);
