@@ -141,7 +141,8 @@ describe('threaded sender: aborts, crashes, close', () => {
     s ??= createThreadedSender({ threads: 2, timeoutMs: LONG, allowPrivateTargets: true });
     const hold = await holdingServer();
     try {
-      // Four sends over two threads: two on each.
+      // Four sends over two threads that are up (sends go to a ready thread first): two on each.
+      await s.ready();
       const pending = [1, 2, 3, 4].map((i) => s.send(out(`${hold.url}/crash-${i}`, i)));
       await hold.arrived(4);
       const settled: AttemptOutcome[] = [];
