@@ -2,6 +2,7 @@
 // tracing span, counted while in flight (globally and per endpoint) so the claim loop knows the
 // capacity left. The policy decides what the outcome means; the recorder stores it. At shutdown
 // it waits for the runs (up to a deadline), then aborts the rest and waits for them too.
+import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -24,8 +25,6 @@ export interface ExecutorDeps {
   onSlotFreed: (endpointId: string, stillOnEndpoint: number) => void;
 }
 
-/** Opened secrets kept (per executor): enough for the endpoints a busy instance sends to at once. */
-const OPENED_SECRETS_MAX = 1024;
 
 export class Executor {
   readonly rateLimits = new EndpointRateLimits();
@@ -35,7 +34,8 @@ export class Executor {
    * secret does (rotation, re-seal), so an entry can never be stale. Bounded (oldest entry out
    * first); the values live only here and in the Outgoing handed to the sender, never in a log.
    */
-  private readonly openedSecrets = new Map<string, string>();
+  /** Opened secrets kept: enough for the endpoints a busy instance sends to at once. */
+  private readonly openedSecrets = new LRUCache<string, string>({ max: 1024 });
   private readonly inFlight = new Map<string, AbortController>();
   private readonly perEndpoint = new Map<string, number>();
   /** Every run until it has handed its outcome to the recorder: what shutdown awaits. */
@@ -125,7 +125,6 @@ export class Executor {
     let secret = this.openedSecrets.get(key);
     if (secret === undefined) {
       secret = this.deps.secretBox.open(sealed, endpointId);
-      if (this.openedSecrets.size >= OPENED_SECRETS_MAX) this.openedSecrets.delete(this.openedSecrets.keys().next().value!);
       this.openedSecrets.set(key, secret);
     }
     return secret;

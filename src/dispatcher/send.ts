@@ -3,6 +3,7 @@
 // lookup refuses private addresses, so the address checked is the address connected to.
 import { isIP } from 'node:net';
 import ky, { TimeoutError } from 'ky';
+import { LRUCache } from 'lru-cache';
 import { Agent } from 'undici';
 import { BlockedTargetError, guardedLookup, isBlockedAddress } from '../security/targets.js';
 import { signatureHeader } from '../signing.js';
@@ -137,18 +138,17 @@ function failed(startedAt: Date, t0: number, error: string): AttemptOutcome {
  * a dispatcher sends to the same few endpoint URLs over and over.
  */
 class LiteralIpGuard {
-  private readonly byUrl = new Map<string, string | null>();
+  // The refused address, or '' for none (an LRUCache holds no null).
+  private readonly byUrl = new LRUCache<string, string>({ max: 1024 });
 
   /** The refused address, or null. */
   blocked(url: string): string | null {
     let host = this.byUrl.get(url);
     if (host === undefined) {
       const name = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      host = isIP(name) && isBlockedAddress(name) ? name : null;
-      if (this.byUrl.size >= 1024) this.byUrl.delete(this.byUrl.keys().next().value!);
-      this.byUrl.set(url, host);
+      this.byUrl.set(url, (host = isIP(name) && isBlockedAddress(name) ? name : ''));
     }
-    return host;
+    return host || null;
   }
 }
 

@@ -16,6 +16,7 @@
 // already in hand as storable text, and wrapping it in a stream for the caller to read back cost
 // about a tenth of the dispatcher's CPU. `transportText(res)` gives that text. ky itself never
 // reads a body here (no hooks, no parseJson, no throwHttpErrors).
+import { LRUCache } from 'lru-cache';
 import type { Dispatcher } from 'undici';
 import { storableText } from './text.js';
 
@@ -42,21 +43,17 @@ export function transportText(res: Response): string | undefined {
   return texts.get(res);
 }
 
-/** Request URL → undici's origin and path: a dispatcher sends to the same few endpoint URLs over and over. */
-const targets = new Map<string, { origin: string; path: string }>();
-const TARGETS_MAX = 1024;
-function target(url: string): { origin: string; path: string } {
-  let t = targets.get(url);
-  if (t === undefined) {
-    const u = new URL(url);
-    t = { origin: u.origin, path: u.pathname + u.search };
-    if (targets.size >= TARGETS_MAX) targets.delete(targets.keys().next().value!);
-    targets.set(url, t);
-  }
-  return t;
-}
-
 export function undiciFetch(dispatcher: Dispatcher, maxBodyBytes: number) {
+  // Request URL → undici's origin and path: a dispatcher sends to the same few endpoint URLs over and over.
+  const targets = new LRUCache<string, { origin: string; path: string }>({ max: 1024 });
+  const target = (url: string) => {
+    let t = targets.get(url);
+    if (t === undefined) {
+      const u = new URL(url);
+      targets.set(url, (t = { origin: u.origin, path: u.pathname + u.search }));
+    }
+    return t;
+  };
   return async (req: Request, init?: TransportInit): Promise<Response> => {
     const { origin, path } = target(req.url);
     let headers = init?.requestHeaders ?? {};
