@@ -28,6 +28,7 @@ type Rows = { created: unknown[] }[];
 const paths = {
   prisma: (p: unknown[]) => db.prisma.$queryRawUnsafe<Rows>(sql, ...p),
   pg: (p: unknown[]) => db.query<Rows[number]>(sql, p),
+  named: (p: unknown[]) => db.query<Rows[number]>(sql, p, 'bench_send_event'),
 };
 async function cpuMsPerCall(fn: (p: unknown[]) => Promise<Rows>, n: number): Promise<number> {
   const c0 = process.cpuUsage();
@@ -42,8 +43,15 @@ async function cpuMsPerCall(fn: (p: unknown[]) => Promise<Rows>, n: number): Pro
 }
 await cpuMsPerCall(paths.prisma, 500);
 await cpuMsPerCall(paths.pg, 500);
-const runs = { prisma: [] as number[], pg: [] as number[] };
-for (let r = 0; r < 5; r++) for (const k of ['prisma', 'pg'] as const) runs[k].push(Number((await cpuMsPerCall(paths[k], 1000)).toFixed(3)));
-console.log(JSON.stringify({ cpuMsPerCall: { prisma: median(runs.prisma), pg: median(runs.pg) }, runs }));
+await cpuMsPerCall(paths.named, 500);
+const runs = { prisma: [] as number[], pg: [] as number[], named: [] as number[] };
+const wall = { prisma: [] as number[], pg: [] as number[], named: [] as number[] };
+for (let r = 0; r < 5; r++)
+  for (const k of ['prisma', 'pg', 'named'] as const) {
+    const t0 = performance.now();
+    runs[k].push(Number((await cpuMsPerCall(paths[k], 1000)).toFixed(3)));
+    wall[k].push(Number(((performance.now() - t0) / 1000).toFixed(3)));
+  }
+console.log(JSON.stringify({ cpuMsPerCall: { prisma: median(runs.prisma), pg: median(runs.pg), named: median(runs.named) }, wallMsPerCall8InFlight: { prisma: median(wall.prisma), pg: median(wall.pg), named: median(wall.named) }, runs }));
 await db.close();
 await bench.drop();

@@ -223,5 +223,5 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
  * each gets its own span, so a sendEvent trace still shows its SQL. Without tracing, no wrapper.
  */
 function tracedQuery(query: RawQuery): RawQuery {
-  return (sql, params) => inSpan('db.query', { 'db.system': 'postgresql', 'db.statement': sql }, () => query(sql, params), { kind: SpanKind.CLIENT });
+  return (sql, params, name) => inSpan('db.query', { 'db.system': 'postgresql', 'db.statement': sql }, () => query(sql, params, name), { kind: SpanKind.CLIENT });
 }

@@ -18,8 +18,13 @@ export interface ScriptRunner {
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
 }
 
-/** One raw SQL statement with positional parameters ($1…); json/jsonb columns come back parsed. */
-export type RawQuery = <T>(sql: string, params: unknown[]) => Promise<T[]>;
+/**
+ * One raw SQL statement with positional parameters ($1…); json/jsonb columns come back parsed.
+ * A `name` makes it a prepared statement on PostgreSQL (parsed and planned once per connection,
+ * then a generic plan if the server finds it no dearer): only for a fixed text whose generic plan
+ * is known to stay good. Elsewhere the name is ignored.
+ */
+export type RawQuery = <T>(sql: string, params: unknown[], name?: string) => Promise<T[]>;
 
 /** A RawQuery through Prisma's raw path (PGlite, or a Prisma transaction). */
 export function prismaQuery(prisma: Pick<PrismaClient, '$queryRawUnsafe'>): RawQuery {
@@ -56,7 +61,8 @@ function openPostgres(connectionString: string, logger: Logger): Database {
   return {
     kind: 'postgres',
     prisma,
-    query: async <T>(sql: string, params: unknown[]) => (await pool.query(sql, params)).rows as T[],
+    query: async <T>(sql: string, params: unknown[], name?: string) =>
+      (await (name ? pool.query({ name, text: sql, values: params }) : pool.query(sql, params))).rows as T[],
     connectionString,
     scripts: {
       async script(sql) {
