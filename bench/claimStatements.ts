@@ -4,7 +4,7 @@
 // with the generic plan forced (the plan a prepared statement may settle on). Scenarios: little
 // due over a large archive, a backlog with statistics from before it and after ANALYZE, busy
 // endpoints, FIFO lines, 500 endpoints with work. N=5000 adds that many idle endpoints; SHOW=1
-// prints complete's plan. Prints medians and p90 in ms. Run: npx tsx bench/claimStatements.ts
+// prints complete's plan; LIMIT and PER_ENDPOINT set the claim's. Prints medians and p90 in ms. Run: npx tsx bench/claimStatements.ts
 import pg from 'pg';
 import { newId } from '../src/ids.js';
 import { createBenchDatabase } from './procs.js';
@@ -12,7 +12,8 @@ import * as store from '../src/dispatcher/store.js';
 import type { RawQuery } from '../src/db/client.js';
 
 const bench = await createBenchDatabase('hy_claimplan', 'claim');
-const client = new pg.Client({ connectionString: bench.databaseUrl });
+// As the app's hot pool (src/db/client.ts): sequential scans off.
+const client = new pg.Client({ connectionString: bench.databaseUrl, options: '-c enable_seqscan=off' });
 await client.connect();
 const q = (s: string, p: unknown[] = []) => client.query(s, p);
 const tenantId = bench.tenantId;
@@ -30,7 +31,22 @@ async function seed(n: number, status: string, endpoints: string[]) {
 }
 let named = false;
 let explain = false;
+let explainClaim = false;
 const sql: RawQuery = async (text, params, name) => {
+  if (explainClaim && name === 'hookyard_claim_due') {
+    explainClaim = false;
+    const lit = (v: unknown): string => Array.isArray(v) ? `ARRAY[${v.map(lit).join(',')}]` : typeof v === 'string' ? `'${v}'` : String(v);
+    await client.query('SAVEPOINT y');
+    const custom = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${text}`, params);
+    await client.query('ROLLBACK TO SAVEPOINT y');
+    await client.query(`PREPARE cl(text,int,int,text[],int[],float8) AS ${text}`);
+    await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
+    const args = [lit(params[0]), lit(params[1]), lit(params[2]), `${lit(params[3])}::text[]`, `${lit(params[4])}::int[]`, lit(params[5])].join(',');
+    const generic = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) EXECUTE ${process.env.CACHED ? 'hookyard_claim_due' : 'cl'}(${args})`);
+    await client.query('ROLLBACK TO SAVEPOINT y');
+    await client.query('DEALLOCATE cl');
+    console.log('CUSTOM\n' + custom.rows.map((x) => x['QUERY PLAN']).join('\n') + '\nGENERIC\n' + generic.rows.map((x) => x['QUERY PLAN']).join('\n'));
+  }
   if (explain && name === 'hookyard_complete') {
     await client.query('SAVEPOINT x');
     const r = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${text}`, params);
@@ -42,6 +58,9 @@ const sql: RawQuery = async (text, params, name) => {
 };
 const modes = ['unnamed', 'auto', 'generic'] as const;
 let busy: store.EndpointCapacity[] = [];
+// LIMIT=64 PER_ENDPOINT=16: the dispatcher's batch and per-endpoint defaults at saturation.
+const LIMIT = Number(process.env.LIMIT ?? 5);
+const PER_ENDPOINT = Number(process.env.PER_ENDPOINT ?? 10);
 async function measure(label: string, rounds = 200) {
   const t: Record<string, { claim: number[]; complete: number[] }> = {};
   for (const m of modes) t[m] = { claim: [], complete: [] };
@@ -51,7 +70,7 @@ async function measure(label: string, rounds = 200) {
       await q(`SET plan_cache_mode = ${m === 'generic' ? 'force_generic_plan' : 'auto'}`);
       await q('BEGIN');
       let t0 = performance.now();
-      const claimed = await store.claimDue(sql, 'owner1', 30_000, 5, 10, busy);
+      const claimed = await store.claimDue(sql, 'owner1', 30_000, LIMIT, PER_ENDPOINT, busy);
       t[m]!.claim.push(performance.now() - t0);
       if (claimed.length === 0) throw new Error(`claimed ${claimed.length}`);
       t0 = performance.now();
@@ -85,6 +104,7 @@ for (let i = 0; i < 500; i++) {
   more.push(id);
 }
 await seed(2, 'PENDING', more);
+explainClaim = !!process.env.SHOWCLAIM;
 await measure('plus 500 endpoints with 2 due each (stale)', 60);
 await q('ANALYZE');
 await measure('plus 500 endpoints with 2 due each (fresh)', 60);

@@ -293,6 +293,7 @@ async function main() {
 
     // 3. End-to-end latency at a fixed offered load (sendEvent → receiver): at the target load, and
     // at a load below saturation, where the figure is the system's own latency, not a queue's.
+    let latencyRuns = 0;
     if (want('latency')) {
       results.latency = await latencyAt(N.latencyEventsPerSecond);
       results.latencyBelowSaturation = await latencyAt(N.latencyBelowEventsPerSecond);
@@ -349,9 +350,10 @@ async function main() {
     const dispatcherArgs = (process.env.BENCH_LATENCY_DISPATCHER_ARGS ?? '').split(' ').filter(Boolean);
     const dispatcher = await startHookyard({ ...common, HOOKYARD_ROLE: 'dispatcher' }, [...latProfile, ...dispatcherArgs]);
     procs.push(dispatcher);
-    const eventType = `lat.${eventsPerSecond}`;
+    // Its own event type per run: a rate swept twice must not reach the first run's endpoints too.
+    const eventType = `lat.${eventsPerSecond}.${++latencyRuns}`;
     const apiClient = client(api.url);
-    await endpoints(api.url, 5, eventType, `/lat${eventsPerSecond}/`);
+    await endpoints(api.url, 5, eventType, `/lat${eventsPerSecond}.${latencyRuns}/`);
     // Fresh processes answer their first second slowly (JIT, connection pools, first plans): warm
     // them up at the same rate, unmeasured, and measure the steady state.
     const warmup = Math.min(eventsPerSecond * 2, 100);

@@ -35,8 +35,9 @@ export interface Database {
   kind: 'postgres' | 'pglite';
   prisma: PrismaClient;
   /**
-   * Raw statements on the hot paths (sendEvent's insert, the dispatcher's claims and outcomes). On PostgreSQL they go straight to the
-   * `pg` pool Prisma's adapter also uses: Prisma's raw-query path (argument serialisation, its
+   * Raw statements on the hot paths (sendEvent's insert, the dispatcher's claims and outcomes),
+   * each reaching its rows by key. On PostgreSQL they go straight to a `pg` pool of their own
+   * (sequential scans off, see openPostgres): Prisma's raw-query path (argument serialisation, its
    * query interpreter, result decoding) cost ~11 % of the API's busy time for that one statement
    * (BENCHMARKS.md, issue 12). PGlite has no pool: there it is Prisma's $queryRawUnsafe.
    */
@@ -51,18 +52,29 @@ export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir
   return config.databaseUrl ? openPostgres(config.databaseUrl, logger) : await openPglite(resolve(config.dataDir), logger);
 }
 
+/** The hot pool's connection options (openPostgres says why). */
+export const HOT_CONNECTION_OPTIONS = '-c enable_seqscan=off';
+
 function openPostgres(connectionString: string, logger: Logger): Database {
-  // One pool for Prisma and the raw hot-path statements: they share the 20 connections.
   const pool = new pg.Pool({ connectionString, max: 20 });
+  // The hot statements (`query`) have connections of their own, which refuse sequential scans.
+  // They are prepared, and a prepared statement settles on a generic plan made with the table
+  // sizes of that moment, kept until the next ANALYZE: made while "Delivery" was nearly empty, the
+  // outcome statement's plan scanned the whole table, 2.9 ms a call after a minute at 1,000
+  // deliveries/s (BENCHMARKS.md). Every row these statements read is reached through a key or a
+  // partial index, so with sequential scans priced out the plan is the same at any size. Prisma's
+  // queries (lists, stats, maintenance) keep the default planner on the other pool.
+  const hot = new pg.Pool({ connectionString, max: 10, options: HOT_CONNECTION_OPTIONS });
   // An idle connection the server ended (restart, shutdown) is dropped by the pool and replaced on
   // demand; unheard, the event would end the process. Prisma listens only while connected.
   pool.on('error', (err) => logger.warn({ err }, 'idle database connection lost'));
+  hot.on('error', (err) => logger.warn({ err }, 'idle database connection lost'));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: 'postgres',
     prisma,
     query: async <T>(sql: string, params: unknown[], name?: string) =>
-      (await (name ? pool.query({ name, text: sql, values: params }) : pool.query(sql, params))).rows as T[],
+      (await (name ? hot.query({ name, text: sql, values: params }) : hot.query(sql, params))).rows as T[],
     connectionString,
     scripts: {
       async script(sql) {
@@ -88,7 +100,7 @@ function openPostgres(connectionString: string, logger: Logger): Database {
     },
     async close() {
       await prisma.$disconnect();
-      await pool.end(); // an external pool: Prisma's adapter leaves it open
+      await Promise.all([pool.end(), hot.end()]); // external pools: Prisma's adapter leaves them open
     },
   };
 }
