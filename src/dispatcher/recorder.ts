@@ -13,6 +13,14 @@ import { type Decision, decide } from './policy.js';
 import * as store from './store.js';
 
 const MAX_COMPLETION_BATCH = 500;
+/**
+ * An outcome that finds no write under way waits this long for others to share its statement.
+ * The receiver has its request already, so the wait adds nothing to delivery latency, only to when
+ * the DELIVERED status is visible; and at 1,000 deliveries/s outcome statements of ~3 rows each
+ * were the largest part of Postgres's time (BENCHMARKS.md). A FIFO outcome does not wait: its
+ * line's next delivery becomes claimable only with its commit.
+ */
+export const OUTCOME_LINGER_MS = 5;
 
 /**
  * What the recorder keeps of a claimed delivery until its outcome is written: ids for publishing
@@ -54,6 +62,7 @@ export class Recorder {
   private readonly completions: Pending[] = [];
   private readonly toRelease: Held[] = [];
   private flushing: Promise<void> | null = null;
+  private linger: NodeJS.Timeout | undefined;
   private stopping = false;
 
   constructor(private readonly deps: RecorderDeps) {}
@@ -82,6 +91,7 @@ export class Recorder {
   /** Writes what is queued (giving up on an outage after a while), then releases the unsent. */
   async stop(): Promise<{ released: number }> {
     this.stopping = true;
+    if (this.completions.length > 0) this.startFlush();
     await this.flushing;
     this.deps.log.info('dispatcher stopping: 3/4 outcomes recorded');
     const unsent = this.toRelease.splice(0);
@@ -101,6 +111,15 @@ export class Recorder {
     this.completions.push(p);
     // Only for the wake-up timer: the due time itself is computed by the database.
     if (p.completion.retryInMs !== null) this.deps.onRetryScheduled(p.completion.retryInMs);
+    // A write under way takes whatever is queued when it ends: no timer needed then.
+    if (this.flushing) return;
+    if (p.claimed.fifo || this.stopping) this.startFlush();
+    else this.linger ??= setTimeout(() => this.startFlush(), OUTCOME_LINGER_MS);
+  }
+
+  private startFlush(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     this.flushing ??= this.flush();
   }
 
