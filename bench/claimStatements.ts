@@ -3,56 +3,43 @@
 // planned every call, as before), prepared with PostgreSQL's default plan_cache_mode, and prepared
 // with the generic plan forced (the plan a prepared statement may settle on). Scenarios: little
 // due over a large archive, a backlog with statistics from before it and after ANALYZE, busy
-// endpoints, FIFO lines, 500 endpoints with work. N=5000 adds that many idle endpoints; SHOW=1
-// prints complete's plan; LIMIT and PER_ENDPOINT set the claim's. Prints medians and p90 in ms. Run: npx tsx bench/claimStatements.ts
+// endpoints, FIFO lines, 500 endpoints with work. N=5000 adds that many idle endpoints; SHOW=<statement
+// name> prints its plan; LIMIT and PER_ENDPOINT set the claim's. Prints medians and p90 in ms. Run: npx tsx bench/claimStatements.ts
 import pg from 'pg';
+import { HOT_CONNECTION_OPTIONS, type RawQuery } from '../src/db/client.js';
+import * as store from '../src/dispatcher/store.js';
 import { newId } from '../src/ids.js';
 import { createBenchDatabase } from './procs.js';
-import * as store from '../src/dispatcher/store.js';
-import type { RawQuery } from '../src/db/client.js';
 
 const bench = await createBenchDatabase('hy_claimplan', 'claim');
 // As the app's hot pool (src/db/client.ts): sequential scans off.
-const client = new pg.Client({ connectionString: bench.databaseUrl, options: '-c enable_seqscan=off' });
+const client = new pg.Client({ connectionString: bench.databaseUrl, options: HOT_CONNECTION_OPTIONS });
 await client.connect();
 const q = (s: string, p: unknown[] = []) => client.query(s, p);
 const tenantId = bench.tenantId;
-const eps: string[] = [];
-for (let i = 0; i < 10; i++) {
-  const id = newId('endpoint');
-  await q(`INSERT INTO "Endpoint"(id,"tenantId",url,"eventTypes","updatedAt") VALUES ($1,$2,'http://x.test/','{}',now())`, [id, tenantId]);
-  eps.push(id);
+async function addEndpoints(prefix: string, n: number): Promise<string[]> {
+  const { rows } = await q(
+    `INSERT INTO "Endpoint"(id, "tenantId", url, "eventTypes", "updatedAt")
+     SELECT $1 || g, $2, 'http://x.test/', '{}', now() FROM generate_series(1, $3::int) g RETURNING id`, [prefix, tenantId, n]);
+  return rows.map((r: { id: string }) => r.id);
 }
-await q(`INSERT INTO "Endpoint"(id,"tenantId",url,"eventTypes","updatedAt") SELECT 'epx'||g, $1,'http://x.test/','{}',now() FROM generate_series(1,$2::int) g`, [tenantId, Number(process.env.N ?? 0)]);
+const eps = await addEndpoints('ep_', 10);
+await addEndpoints('ep_idle_', Number(process.env.N ?? 0));
 async function seed(n: number, status: string, endpoints: string[]) {
   await q(`WITH ev AS (INSERT INTO "Event"(id,"tenantId","eventType",payload) SELECT 'ev_'||md5(random()::text||g), $1, 's.x', '{"a":1}' FROM generate_series(1,$2) g RETURNING id)
     INSERT INTO "Delivery"(id,"tenantId","endpointId","eventId","eventType",status,"nextAttemptAt","updatedAt")
     SELECT 'dl_'||md5(random()::text||ev.id||e), $1, e, ev.id, 's.x', $3::"DeliveryStatus", CASE WHEN $3 = 'PENDING' THEN now() - interval '1 second' END, now() FROM ev, unnest($4::text[]) e`, [tenantId, n, status, endpoints]);
 }
 let named = false;
-let explain = false;
-let explainClaim = false;
+/** SHOW=hookyard_claim_due or hookyard_complete: that statement's EXPLAIN ANALYZE, once, in the stale backlog. */
+let explain: string | undefined;
 const sql: RawQuery = async (text, params, name) => {
-  if (explainClaim && name === 'hookyard_claim_due') {
-    explainClaim = false;
-    const lit = (v: unknown): string => Array.isArray(v) ? `ARRAY[${v.map(lit).join(',')}]` : typeof v === 'string' ? `'${v}'` : String(v);
-    await client.query('SAVEPOINT y');
-    const custom = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${text}`, params);
-    await client.query('ROLLBACK TO SAVEPOINT y');
-    await client.query(`PREPARE cl(text,int,int,text[],int[],float8) AS ${text}`);
-    await client.query('SET LOCAL plan_cache_mode = force_generic_plan');
-    const args = [lit(params[0]), lit(params[1]), lit(params[2]), `${lit(params[3])}::text[]`, `${lit(params[4])}::int[]`, lit(params[5])].join(',');
-    const generic = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) EXECUTE ${process.env.CACHED ? 'hookyard_claim_due' : 'cl'}(${args})`);
-    await client.query('ROLLBACK TO SAVEPOINT y');
-    await client.query('DEALLOCATE cl');
-    console.log('CUSTOM\n' + custom.rows.map((x) => x['QUERY PLAN']).join('\n') + '\nGENERIC\n' + generic.rows.map((x) => x['QUERY PLAN']).join('\n'));
-  }
-  if (explain && name === 'hookyard_complete') {
+  if (explain && name === explain) {
+    explain = undefined;
     await client.query('SAVEPOINT x');
     const r = await client.query(`EXPLAIN (ANALYZE, COSTS OFF) ${text}`, params);
     await client.query('ROLLBACK TO SAVEPOINT x');
-    console.log(r.rows.map((x) => x['QUERY PLAN']).join('\n'));
-    explain = false;
+    console.log(r.rows.map((x: Record<string, string>) => x['QUERY PLAN']).join('\n'));
   }
   return (await (named && name ? client.query({ name, text, values: params }) : client.query(text, params))).rows;
 };
@@ -89,7 +76,7 @@ await q('ANALYZE');
 await seed(1, 'PENDING', eps.slice(0, 5));
 await measure('low (5 due, 200k archived)');
 await seed(4000, 'PENDING', eps.slice(0, 5));
-explain = !!process.env.SHOW;
+explain = process.env.SHOW;
 await measure('backlog stale stats (20k due)', 60);
 await q('ANALYZE');
 await measure('backlog fresh stats (20k due)', 60);
@@ -97,14 +84,7 @@ busy = [{ endpointId: eps[0]!, free: 0 }, { endpointId: eps[1]!, free: 0 }, { en
 await measure('backlog, 3 busy endpoints', 60);
 await q(`UPDATE "Endpoint" SET fifo = true WHERE id = ANY($1)`, [eps.slice(2, 5)]);
 await measure('backlog, 3 busy, 3 fifo lines of 4000', 60);
-const more: string[] = [];
-for (let i = 0; i < 500; i++) {
-  const id = newId('endpoint');
-  await q(`INSERT INTO "Endpoint"(id,"tenantId",url,"eventTypes","updatedAt") VALUES ($1,$2,'http://x.test/','{}',now())`, [id, tenantId]);
-  more.push(id);
-}
-await seed(2, 'PENDING', more);
-explainClaim = !!process.env.SHOWCLAIM;
+await seed(2, 'PENDING', await addEndpoints('ep_more_', 500));
 await measure('plus 500 endpoints with 2 due each (stale)', 60);
 await q('ANALYZE');
 await measure('plus 500 endpoints with 2 due each (fresh)', 60);
