@@ -1,15 +1,14 @@
-// sendEvent's one statement (read from src/domain/events.ts), five deliveries, sent 1,000 times
-// over 8 in flight through each of the two paths the app has to PostgreSQL: Prisma's
-// $queryRawUnsafe and the adapter's `pg` pool directly (Database.query, what sendEvent uses).
+// sendEvent's one statement (STORE_EVENTS_SQL, src/domain/events.ts), five deliveries, sent 1,000
+// times over 8 in flight through Prisma's $queryRawUnsafe, the hot `pg` pool directly
+// (Database.query), and that pool prepared (what sendEvent uses).
 // Prints this process's CPU ms per call for each, 5 alternating rounds after a warm-up.
 // CPU time, unlike calls/s, stays readable on a loaded machine. Run: npx tsx bench/statementPath.ts
-import { readFileSync } from 'node:fs';
+import { STORE_EVENTS_SQL, STORE_EVENTS_STATEMENT } from '../src/domain/events.js';
 import { newId } from '../src/ids.js';
 import { createBenchDatabase } from './procs.js';
 import { median } from './stats.js';
 
-const source = readFileSync(new URL('../src/domain/events.ts', import.meta.url), 'utf8');
-const sql = source.slice(source.indexOf('`WITH ev AS (') + 1, source.indexOf('AS found`') + 'AS found'.length);
+const sql = STORE_EVENTS_SQL;
 const bench = await createBenchDatabase('hy_bench_stmt', 'statement');
 const { openDatabase } = await import('../src/db/client.js');
 const { createLogger } = await import('../src/logger.js');
@@ -28,7 +27,7 @@ type Rows = { created: unknown[] }[];
 const paths = {
   prisma: (p: unknown[]) => db.prisma.$queryRawUnsafe<Rows>(sql, ...p),
   pg: (p: unknown[]) => db.query<Rows[number]>(sql, p),
-  named: (p: unknown[]) => db.query<Rows[number]>(sql, p, 'bench_send_event'),
+  named: (p: unknown[]) => db.query<Rows[number]>(sql, p, STORE_EVENTS_STATEMENT),
 };
 async function cpuMsPerCall(fn: (p: unknown[]) => Promise<Rows>, n: number): Promise<number> {
   const c0 = process.cpuUsage();

@@ -153,6 +153,37 @@ export async function sendEvents(services: Services, tenantId: string, inputs: N
   return items;
 }
 
+/**
+ * storeEvents' one statement for a whole batch: insert the events whose keys are free, their
+ * deliveries (re-checking each endpoint, so one disabled or deleted since gets nothing), and read
+ * back the events whose keys were already taken. Prepared under this name: parsing and planning
+ * were about half of Postgres's time for it (bench/statementPath.ts: 0.63 → 0.35 ms a call at 8
+ * in flight). Its generic plan reaches every row it reads through a primary or unique key
+ * (test/postgres/hotPlans.test.ts).
+ */
+export const STORE_EVENTS_STATEMENT = 'hookyard_send_event';
+export const STORE_EVENTS_SQL = `WITH ev AS (
+       INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
+       SELECT i.id, $1, i.type, i.payload::jsonb, i.key, $6, $7
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS i(id, type, payload, key, n)
+       ORDER BY i.n
+       ON CONFLICT ("tenantId", "idempotencyKey") DO NOTHING
+       RETURNING id, "createdAt"
+     ), dl AS (
+       -- Due after schedule entry 0 (jittered per delivery), on the database's clock.
+       INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "nextAttemptAt")
+       SELECT t.id, $1, t.endpoint_id, ev.id, t.type, $8, now() + make_interval(secs => t.delay_ms / 1000)
+       FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::float8[]) AS t(id, endpoint_id, event_id, type, delay_ms)
+       JOIN ev ON ev.id = t.event_id
+       -- "= ANY" as well as the join: the generic plan then looks the endpoints up in one index
+       -- scan, not one per delivery (bench/statementPath.ts, prepared: 0.36 against 0.51 ms a call).
+       JOIN "Endpoint" e ON e.id = t.endpoint_id AND e.id = ANY($10::text[]) AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
+       RETURNING id, "endpointId", "eventId"
+     )
+     SELECT (SELECT json_agg(json_build_object('id', id, 'createdAt', "createdAt")) FROM ev) AS inserted,
+            (SELECT json_agg(json_build_object('id', id, 'endpointId', "endpointId", 'eventId', "eventId")) FROM dl) AS created,
+            (SELECT json_agg(x) FROM "Event" x WHERE cardinality($14::text[]) > 0 AND x."tenantId" = $1 AND x."idempotencyKey" = ANY($14::text[])) AS found`;
+
 interface StoredRows {
   inserted: { id: string; createdAt: string }[] | null;
   created: { id: string; endpointId: string; eventId: string }[] | null;
@@ -207,33 +238,11 @@ async function storeEvents(
   });
   const planned = events.flatMap((e, i) => (eventIds[i] ? [{ e, id: eventIds[i] }] : []));
   const keys = [...firstWithKey.keys()];
-  // One statement for the whole batch (the endpoints came from a cache): insert the events whose
-  // keys are free, their deliveries (re-checking each endpoint, so one disabled or deleted since
-  // gets nothing), and read back the events whose keys were already taken.
+  // One statement for the whole batch (the endpoints came from a cache; STORE_EVENTS_SQL).
   // Through services.sql, not Prisma's $queryRawUnsafe: on PostgreSQL that is the driver's pool,
   // and this statement's client-side CPU drops from ~0.44 to ~0.18 ms a call (BENCHMARKS.md, issue 12).
   const [rows] = await services.sql<StoredRows>(
-    `WITH ev AS (
-       INSERT INTO "Event" (id, "tenantId", "eventType", payload, "idempotencyKey", test, traceparent)
-       SELECT i.id, $1, i.type, i.payload::jsonb, i.key, $6, $7
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS i(id, type, payload, key, n)
-       ORDER BY i.n
-       ON CONFLICT ("tenantId", "idempotencyKey") DO NOTHING
-       RETURNING id, "createdAt"
-     ), dl AS (
-       -- Due after schedule entry 0 (jittered per delivery), on the database's clock.
-       INSERT INTO "Delivery" (id, "tenantId", "endpointId", "eventId", "eventType", trigger, "nextAttemptAt")
-       SELECT t.id, $1, t.endpoint_id, ev.id, t.type, $8, now() + make_interval(secs => t.delay_ms / 1000)
-       FROM unnest($9::text[], $10::text[], $11::text[], $12::text[], $13::float8[]) AS t(id, endpoint_id, event_id, type, delay_ms)
-       JOIN ev ON ev.id = t.event_id
-       -- "= ANY" as well as the join: the prepared statement's generic plan cannot see the arrays,
-       -- and with it the endpoints are looked up by key, never scanned.
-       JOIN "Endpoint" e ON e.id = t.endpoint_id AND e.id = ANY($10::text[]) AND e.status = 'ACTIVE' AND e."deletedAt" IS NULL
-       RETURNING id, "endpointId", "eventId"
-     )
-     SELECT (SELECT json_agg(json_build_object('id', id, 'createdAt', "createdAt")) FROM ev) AS inserted,
-            (SELECT json_agg(json_build_object('id', id, 'endpointId', "endpointId", 'eventId', "eventId")) FROM dl) AS created,
-            (SELECT json_agg(x) FROM "Event" x WHERE cardinality($14::text[]) > 0 AND x."tenantId" = $1 AND x."idempotencyKey" = ANY($14::text[])) AS found`,
+    STORE_EVENTS_SQL,
     [
       tenantId,
       planned.map((p) => p.id),
@@ -250,10 +259,7 @@ async function storeEvents(
       dl.delays,
       keys,
     ],
-    // Prepared: parsing and planning were about half of Postgres's time for this statement
-    // (bench/statementPath.ts: 0.63 → 0.35 ms a call at 8 in flight). Its generic plan reaches
-    // every row it reads through a primary or unique key.
-    'hookyard_send_event',
+    STORE_EVENTS_STATEMENT,
   );
   const inserted = new Map((rows?.inserted ?? []).map((r) => [r.id, new Date(r.createdAt)]));
   // `found` is the statement's snapshot, taken before its own inserts: the events that held a key before.

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, HOT_CONNECTION_OPTIONS, openDatabase, type RawQuery } from '../../src/db/client.js';
 import { migrate } from '../../src/db/migrate.js';
 import * as store from '../../src/dispatcher/store.js';
+import { STORE_EVENTS_SQL, STORE_EVENTS_STATEMENT } from '../../src/domain/events.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -79,6 +80,13 @@ describe('hot statements: generic plans made on empty tables', () => {
     expect(complete.name).toBe('hookyard_complete');
     const plan = await genericPlan(complete.text, 15);
     expect(plan).toContain('Delivery_pkey');
+    expect(plan).not.toMatch(/Seq Scan/);
+  });
+
+  it("sendEvent's insert is prepared and its generic plan scans no table", async () => {
+    expect(STORE_EVENTS_STATEMENT).toBe('hookyard_send_event');
+    const plan = await genericPlan(STORE_EVENTS_SQL, 14);
+    expect(plan).toContain('Endpoint_pkey');
     expect(plan).not.toMatch(/Seq Scan/);
   });
 });
