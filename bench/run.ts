@@ -14,7 +14,7 @@ import { MAX_RESPONSE_BODY } from '../src/dispatcher/send.js';
 import { undiciFetch, type TransportInit } from '../src/dispatcher/transport.js';
 import { benchIssue15 } from './fairness.js';
 import { peerDispatchRate } from './peers/harness.js';
-import { benchClient, createEndpoint } from './client.js';
+import { benchClient, createEndpoint, postClient } from './client.js';
 import type { DeliveryFilter } from '../src/generated/gql/graphql.js';
 import { BenchBulkReplay, BenchDeliveries, BenchDeliveryIds, BenchSendEvent, BenchSendEventCount, BenchSendEventId, BenchSendEvents } from './operations.js';
 import { median, round, sleep } from './stats.js';
@@ -352,7 +352,9 @@ async function main() {
     procs.push(dispatcher);
     // Its own event type per run: a rate swept twice must not reach the first run's endpoints too.
     const eventType = `lat.${eventsPerSecond}.${++latencyRuns}`;
-    const apiClient = client(api.url);
+    // The load generator posts with undici's request (bench/client.ts: postClient);
+    // BENCH_LATENCY_CLIENT=fetch uses Hookyard's fetch client instead, as before 2026-11-24.
+    const apiClient = process.env.BENCH_LATENCY_CLIENT === 'fetch' ? Object.assign(client(api.url), { close: async () => {} }) : postClient(api.url, key);
     await endpoints(api.url, 5, eventType, `/lat${eventsPerSecond}.${latencyRuns}/`);
     // Fresh processes answer their first second slowly (JIT, connection pools, first plans): warm
     // them up at the same rate, unmeasured, and measure the steady state.
@@ -368,6 +370,7 @@ async function main() {
     const interval = 1000 / eventsPerSecond;
     const total = eventsPerSecond * N.latencySeconds;
     const startAt = performance.now();
+    const driverCpu0 = process.cpuUsage();
     const inflight: Promise<void>[] = [];
     let rssSteady = 0;
     for (let i = 0; i < total; i++) {
@@ -384,6 +387,7 @@ async function main() {
     }
     await Promise.all(inflight);
     const offeredSeconds = (performance.now() - startAt) / 1000;
+    const driverCpu = process.cpuUsage(driverCpu0);
     for (let waited = 0; waited < 60_000; waited += 200) {
       if ((await receiver.count()) >= total * 5) break;
       await sleep(200);
@@ -418,8 +422,11 @@ async function main() {
       breakdownMs: Object.fromEntries(Object.entries(parts).map(([k, xs]) => [k, { p50: pct(xs, 50), p99: pct(xs, 99) }])),
       rssMb: rssSteady,
       ...costPerDelivery(cost0, cost1, total * 5),
+      /** This driver's CPU per sendEvent call while it offered the load (the load generator's own cost). */
+      loadGeneratorCpuMsPerCall: round((driverCpu.user + driverCpu.system) / 1000 / total, 3),
     };
     log(result);
+    await apiClient.close();
     await dispatcher.kill();
     await api.kill();
     procs.splice(-2);
