@@ -21,7 +21,7 @@ for (let i = 0; i < 5; i++) {
 const params = () => {
   const ev = newId('event');
   const payload = JSON.stringify({ s: 'x'.repeat(200) });
-  return [tenantId, [ev], ['s.x'], [payload], [null], false, null, 'event', eps.map(() => newId('delivery')), eps, eps.map(() => ev), eps.map(() => 's.x'), eps.map(() => 1000), []];
+  return [tenantId, [ev], ['s.x'], [payload], [null], false, null, 'event', eps.map(() => newId('delivery')), eps, eps.map(() => ev), eps.map(() => 's.x'), eps.map(() => 1000), [], null];
 };
 type Rows = { created: unknown[] }[];
 const paths = {

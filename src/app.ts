@@ -10,7 +10,7 @@ import { type Database, openDatabase, type RawQuery } from './db/client.js';
 import { migrate } from './db/migrate.js';
 import type { Dispatcher } from './dispatcher/dispatcher.js';
 import type { Sender } from './dispatcher/send.js';
-import { createWorkSignal, type WorkSignal } from './dispatcher/workSignal.js';
+import { createWorkSignal, WORK_CHANNEL, type WorkSignal } from './dispatcher/workSignal.js';
 import { emitOperational } from './domain/operationalEvents.js';
 import { OutboxRelay } from './domain/outbox.js';
 import { databaseRateLimiter, redisRateLimiter } from './domain/rateLimit.js';
@@ -137,7 +137,8 @@ export function buildApp(config: Config, options: { logger?: Logger; sender?: Se
         pubsub: pubsub.pubsub,
         outbox,
         rateLimiter: redis ? redisRateLimiter(redis) : databaseRateLimiter(database.prisma),
-        notifyWork: (inMs) => signal.notify(inMs),
+        notifyWork: (inMs, notified) => signal.notify(inMs, notified),
+        workChannel: database.connectionString ? WORK_CHANNEL : null,
         endpointCache: new EndpointCache(pubsub.pubsub),
       };
       const db = database;

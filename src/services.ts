@@ -40,8 +40,16 @@ export interface Services {
   rateLimiter: RateLimiter;
   /** Publishes final status changes that were written to the outbox with the change. */
   outbox: StatusOutbox;
-  /** Deliveries became due now (or in `inMs`): wakes this instance's dispatcher and, on Postgres, the others'. */
-  notifyWork(inMs?: number): void;
+  /**
+   * Deliveries became due now (or in `inMs`): wakes this instance's dispatcher and, on Postgres,
+   * the others' (unless `notified`: the statement that made them sent the NOTIFY itself).
+   */
+  notifyWork(inMs?: number, notified?: boolean): void;
+  /**
+   * The channel a statement that makes work due now may NOTIFY at its own commit (pg_notify), one
+   * round trip fewer than the work signal's own NOTIFY; null where no other instance listens (PGlite).
+   */
+  workChannel: string | null;
   /** Each tenant's ACTIVE endpoints, for sendEvent's fan-out. */
   endpointCache: EndpointCache;
 }

@@ -4,11 +4,16 @@ import pg from 'pg';
 import type { Database } from '../db/client.js';
 import type { Logger } from '../logger.js';
 
-const CHANNEL = 'hookyard_work';
+/** The LISTEN/NOTIFY channel; sendEvent's statement notifies on it itself (domain/events.ts). */
+export const WORK_CHANNEL = 'hookyard_work';
 
 export interface WorkSignal {
-  /** Work is due now, or in `inMs` (deliveries whose first attempt waits the schedule's first entry). */
-  notify(inMs?: number): void;
+  /**
+   * Work is due now, or in `inMs` (deliveries whose first attempt waits the schedule's first entry).
+   * `notified`: the statement that made the work due now already sent the NOTIFY (at its commit),
+   * so only this instance's dispatcher is woken here.
+   */
+  notify(inMs?: number, notified?: boolean): void;
   /** Calls `fn` on every wake-up; returns the unsubscribe. */
   subscribe(fn: () => void): () => void;
   close(): Promise<void>;
@@ -48,7 +53,7 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
     client.on('end', () => onLost());
     try {
       await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
+      await client.query(`LISTEN ${WORK_CHANNEL}`);
     } catch (err) {
       lost = true;
       client.removeAllListeners('notification');
@@ -99,16 +104,16 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
   };
 
   const signal: WorkSignal = {
-    notify(inMs = 0) {
+    notify(inMs = 0, notified = false) {
       if (inMs > 0) return later(inMs);
       wake();
-      if (!database.connectionString || notifyQueued) return;
+      if (notified || !database.connectionString || notifyQueued) return;
       // Bursts of new work (a fan-out, a bulk replay) coalesce into one NOTIFY per tick.
       notifyQueued = true;
       setImmediate(() => {
         notifyQueued = false;
         // Through the pg pool directly (Database.query): one per sendEvent on a busy API.
-        database.query(`NOTIFY ${CHANNEL}`, []).catch((err: unknown) => logger.warn({ err }, 'NOTIFY failed'));
+        database.query(`NOTIFY ${WORK_CHANNEL}`, []).catch((err: unknown) => logger.warn({ err }, 'NOTIFY failed'));
       });
     },
     subscribe(fn) {

@@ -36,7 +36,8 @@ export async function insertDeliveries(tx: Prisma.TransactionClient, rows: NewDe
 
 /**
  * After the insert's commit: counts the new PENDING deliveries, tells the tenant's subscribers
- * and wakes the dispatchers for each distinct first delay.
+ * and wakes the dispatchers for each distinct first delay. `notified`: the insert's own statement
+ * sent the NOTIFY for the deliveries due now (Services.workChannel).
  */
 export function announcePending(
   services: Pick<Services, 'metrics' | 'pubsub' | 'notifyWork'>,
@@ -44,6 +45,7 @@ export function announcePending(
   trigger: NewDelivery['trigger'],
   rows: { id: string; endpointId: string; eventId: string }[],
   delaysMs: Iterable<number>,
+  notified = false,
 ): void {
   if (rows.length === 0) return;
   services.metrics.deliveriesQueued(trigger, rows.length);
@@ -53,5 +55,5 @@ export function announcePending(
     tenantId,
     rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpointId, eventId: r.eventId, previousStatus: null, status: 'PENDING', attemptId: null, occurredAt })),
   );
-  for (const inMs of new Set(delaysMs)) services.notifyWork(inMs);
+  for (const inMs of new Set(delaysMs)) services.notifyWork(inMs, notified);
 }

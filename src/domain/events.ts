@@ -181,10 +181,16 @@ export const STORE_EVENTS_SQL = `WITH ev AS (
        RETURNING id, "endpointId", "eventId"
      )
      SELECT (SELECT json_agg(json_build_object('id', id, 'createdAt', "createdAt")) FROM ev) AS inserted,
+            -- Wakes the other instances' dispatchers at this statement's commit: a NOTIFY of its
+            -- own was one more round trip and transaction per sendEvent (Services.workChannel).
+            -- Counted, not selected: pg_notify returns void, a column type Prisma's adapters refuse.
+            (SELECT count(*) FROM (SELECT pg_notify($15::text, '') WHERE $15::text IS NOT NULL AND EXISTS (SELECT 1 FROM dl)) n)::int AS notified,
             (SELECT json_agg(json_build_object('id', id, 'endpointId', "endpointId", 'eventId', "eventId")) FROM dl) AS created,
             (SELECT json_agg(x) FROM "Event" x WHERE cardinality($14::text[]) > 0 AND x."tenantId" = $1 AND x."idempotencyKey" = ANY($14::text[])) AS found`;
 
 interface StoredRows {
+  /** 1 when the statement sent the work NOTIFY. */
+  notified: number;
   inserted: { id: string; createdAt: string }[] | null;
   created: { id: string; endpointId: string; eventId: string }[] | null;
   found: (Omit<StoredEvent, 'createdAt'> & { createdAt: string })[] | null;
@@ -237,6 +243,8 @@ async function storeEvents(
     }
   });
   const planned = events.flatMap((e, i) => (eventIds[i] ? [{ e, id: eventIds[i] }] : []));
+  // Deliveries due at once: the statement itself wakes the other instances (pg_notify).
+  const wake = services.workChannel !== null && dl.delays.includes(0);
   const keys = [...firstWithKey.keys()];
   // One statement for the whole batch (the endpoints came from a cache; STORE_EVENTS_SQL).
   // Through services.sql, not Prisma's $queryRawUnsafe: on PostgreSQL that is the driver's pool,
@@ -258,6 +266,7 @@ async function storeEvents(
       dl.types,
       dl.delays,
       keys,
+      wake ? services.workChannel : null,
     ],
     STORE_EVENTS_STATEMENT,
   );
@@ -297,6 +306,6 @@ async function storeEvents(
   // Hookyard's own hookyard.* events are not ingested from clients: the counter stays a client figure.
   const ingested = results.filter((r) => !r.duplicate && !r.event.eventType.toLowerCase().startsWith(RESERVED_PREFIX)).length;
   if (ingested > 0) services.metrics.eventsIngested(ingested);
-  announcePending(services, tenantId, options.test ? 'test' : 'event', created, dl.delays);
+  announcePending(services, tenantId, options.test ? 'test' : 'event', created, dl.delays, wake);
   return results;
 }

@@ -85,7 +85,7 @@ describe('hot statements: generic plans made on empty tables', () => {
 
   it("sendEvent's insert is prepared and its generic plan scans no table", async () => {
     expect(STORE_EVENTS_STATEMENT).toBe('hookyard_send_event');
-    const plan = await genericPlan(STORE_EVENTS_SQL, 14);
+    const plan = await genericPlan(STORE_EVENTS_SQL, 15);
     expect(plan).toContain('Endpoint_pkey');
     expect(plan).not.toMatch(/Seq Scan/);
   });
