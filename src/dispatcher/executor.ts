@@ -2,6 +2,7 @@
 // tracing span, counted while in flight (globally and per endpoint) so the claim loop knows the
 // capacity left. The policy decides what the outcome means; the recorder stores it. At shutdown
 // it waits for the runs (up to a deadline), then aborts the rest and waits for them too.
+import { setMaxListeners } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -36,7 +37,17 @@ export class Executor {
    */
   /** Opened secrets kept: enough for the endpoints a busy instance sends to at once. */
   private readonly openedSecrets = new LRUCache<string, string>({ max: 1024 });
-  private readonly inFlight = new Map<string, AbortController>();
+  private readonly inFlight = new Set<string>();
+  /**
+   * Aborts the sends still under way when drain's grace runs out. One for every run, not one per
+   * delivery: a per-delivery controller was promoted out of V8's young generation with its send
+   * (BENCHMARKS.md, the dispatcher's GC). No listener limit: every send in flight listens.
+   */
+  private readonly shutdown = (() => {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  })();
   private readonly perEndpoint = new Map<string, number>();
   /** Every run until it has handed its outcome to the recorder: what shutdown awaits. */
   private readonly runs = new Set<Promise<void>>();
@@ -59,10 +70,9 @@ export class Executor {
   }
 
   begin(claimed: store.Claimed): void {
-    const abort = new AbortController();
-    this.inFlight.set(claimed.id, abort);
+    this.inFlight.add(claimed.id);
     this.perEndpoint.set(claimed.endpointId, this.busy(claimed.endpointId) + 1);
-    const run = this.run(claimed, abort.signal).catch((err: unknown) =>
+    const run = this.run(claimed, this.shutdown.signal).catch((err: unknown) =>
       this.deps.log.error({ err, deliveryId: claimed.id }, 'delivery run failed; its lease will expire'),
     );
     this.runs.add(run);
@@ -81,7 +91,7 @@ export class Executor {
     await Promise.race([Promise.allSettled(this.runs), deadline]);
     clearTimeout(timer);
     const unfinished = this.inFlight.size;
-    for (const abort of this.inFlight.values()) abort.abort();
+    if (unfinished > 0) this.shutdown.abort();
     await Promise.allSettled(this.runs);
     return unfinished;
   }

@@ -118,6 +118,24 @@ describe('executor', () => {
     expect(x.executor.size).toBe(0);
   });
 
+  it('runs share one shutdown signal: many sends in flight raise no listener-leak warning, and drain still aborts each', async () => {
+    const x = setup();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 40; i++) x.executor.begin(claimed(`d${i}`, `ep_${i}`));
+      await vi.waitFor(() => expect(x.sent).toHaveLength(40));
+      expect(await x.executor.drain(10)).toBe(40);
+      expect(x.released).toHaveLength(40);
+      // Node reports a leak on the next tick, if at all.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('opens each sealed secret once, not per delivery; a new sealed value is opened afresh; the cache is bounded', async () => {
     const opened: string[] = [];
     const secretBox = { open: (sealed: string, endpointId: string) => (opened.push(sealed), `clear(${sealed}@${endpointId})`) } as unknown as SecretBox;
