@@ -41,18 +41,17 @@ export class Executor {
   /**
    * Aborts the sends still under way when drain's grace runs out. One for every run, not one per
    * delivery: a per-delivery controller was promoted out of V8's young generation with its send
-   * (BENCHMARKS.md, the dispatcher's GC). No listener limit: every send in flight listens.
+   * (BENCHMARKS.md, the dispatcher's GC).
    */
-  private readonly shutdown = (() => {
-    const c = new AbortController();
-    setMaxListeners(0, c.signal);
-    return c;
-  })();
+  private readonly shutdown = new AbortController();
   private readonly perEndpoint = new Map<string, number>();
   /** Every run until it has handed its outcome to the recorder: what shutdown awaits. */
   private readonly runs = new Set<Promise<void>>();
 
-  constructor(private readonly deps: ExecutorDeps) {}
+  constructor(private readonly deps: ExecutorDeps) {
+    // Every send in flight listens to the one signal: no listener limit (and no leak warning).
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   /** Deliveries whose attempt is under way. */
   get size(): number {

@@ -112,7 +112,8 @@ export async function createWorkSignal(database: Database, logger: Logger): Prom
       notifyQueued = true;
       setImmediate(() => {
         notifyQueued = false;
-        // Through the pg pool directly (Database.query): one per sendEvent on a busy API.
+        // Through the pg pool directly (Database.query). sendEvent's statement sends its own
+        // (domain/events.ts); this one is for replays and work coming due later.
         database.query(`NOTIFY ${WORK_CHANNEL}`, []).catch((err: unknown) => logger.warn({ err }, 'NOTIFY failed'));
       });
     },
