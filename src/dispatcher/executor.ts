@@ -2,7 +2,6 @@
 // tracing span, counted while in flight (globally and per endpoint) so the claim loop knows the
 // capacity left. The policy decides what the outcome means; the recorder stores it. At shutdown
 // it waits for the runs (up to a deadline), then aborts the rest and waits for them too.
-import { setMaxListeners } from 'node:events';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
@@ -39,19 +38,16 @@ export class Executor {
   private readonly openedSecrets = new LRUCache<string, string>({ max: 1024 });
   private readonly inFlight = new Set<string>();
   /**
-   * Aborts the sends still under way when drain's grace runs out. One for every run, not one per
-   * delivery: a per-delivery controller was promoted out of V8's young generation with its send
-   * (BENCHMARKS.md, the dispatcher's GC).
+   * Aborted when drain's grace runs out, with the sender's own abort(): what tells a run that its
+   * failure was the shutdown's, and ends its wait for a rate limit. Nothing listens to it, so no
+   * send carries a signal of its own (BENCHMARKS.md, the dispatcher's GC).
    */
   private readonly shutdown = new AbortController();
   private readonly perEndpoint = new Map<string, number>();
   /** Every run until it has handed its outcome to the recorder: what shutdown awaits. */
   private readonly runs = new Set<Promise<void>>();
 
-  constructor(private readonly deps: ExecutorDeps) {
-    // Every send in flight listens to the one signal: no listener limit (and no leak warning).
-    setMaxListeners(0, this.shutdown.signal);
-  }
+  constructor(private readonly deps: ExecutorDeps) {}
 
   /** Deliveries whose attempt is under way. */
   get size(): number {
@@ -90,7 +86,10 @@ export class Executor {
     await Promise.race([Promise.allSettled(this.runs), deadline]);
     clearTimeout(timer);
     const unfinished = this.inFlight.size;
-    if (unfinished > 0) this.shutdown.abort();
+    if (unfinished > 0) {
+      this.shutdown.abort();
+      this.deps.sender.abort();
+    }
     await Promise.allSettled(this.runs);
     return unfinished;
   }
@@ -148,7 +147,6 @@ export class Executor {
     return inSpan('hookyard.delivery.attempt', attrs, async (span) => {
       const o = await sender.send(
         { deliveryId: c.id, eventId: c.eventId, eventType: c.eventType, attemptNumber, url: c.url, headers: c.headers, secrets: c.secrets.map((s) => this.openSecret(s, c.endpointId)), body },
-        signal,
       );
       if (o.responseStatus !== null) span.setAttribute('http.response.status_code', o.responseStatus);
       if (!o.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: o.error ?? 'attempt failed' });

@@ -11,7 +11,7 @@ export interface SendThreadOptions {
   userAgent?: string;
 }
 
-export type ToThread = { t: 'send'; id: number; out: Outgoing } | { t: 'abort'; id: number } | { t: 'exit'; code: number };
+export type ToThread = { t: 'send'; id: number; out: Outgoing } | { t: 'abort' } | { t: 'exit'; code: number };
 /** An outcome, or what send() threw (the main thread rethrows it, as its own send would have). */
 export type FromThread = { id: number; outcome: AttemptOutcome; error?: undefined } | { id: number; error: string };
 /** The thread's first message, once its modules are loaded: it can send now. */
@@ -20,7 +20,6 @@ export type Ready = 'ready';
 const port = parentPort;
 if (!port) throw new Error('sendWorker.ts runs only as a worker thread (threadedSender.ts starts it)');
 const sender = createSender(workerData as SendThreadOptions);
-const aborts = new Map<number, AbortController>();
 let outbox: FromThread[] = [];
 
 const flush = () => {
@@ -30,15 +29,12 @@ const flush = () => {
 };
 
 async function run(id: number, out: Outgoing): Promise<void> {
-  const abort = new AbortController();
-  aborts.set(id, abort);
   let answer: FromThread;
   try {
-    answer = { id, outcome: await sender.send(out, abort.signal) };
+    answer = { id, outcome: await sender.send(out) };
   } catch (err) {
     answer = { id, error: err instanceof Error ? err.message : String(err) };
   }
-  aborts.delete(id);
   if (outbox.length === 0) setImmediate(flush);
   outbox.push(answer);
 }
@@ -46,7 +42,7 @@ async function run(id: number, out: Outgoing): Promise<void> {
 port.on('message', (batch: ToThread[]) => {
   for (const m of batch) {
     if (m.t === 'send') void run(m.id, m.out);
-    else if (m.t === 'abort') aborts.get(m.id)?.abort();
+    else if (m.t === 'abort') sender.abort();
     // Only the tests send this: a thread that dies in the middle of its sends.
     else if (m.t === 'exit') process.exit(m.code);
   }

@@ -5,8 +5,8 @@
 //
 // Hand-written rather than piscina or tinypool: both cancel a running task by terminating the
 // thread that runs it, and a send thread here runs hundreds of sends at once over shared
-// keep-alive connections, so one abort would fail every other send on it. Here an abort is a
-// message, and the thread aborts that one request (its outcome comes back as aborted). A thread
+// keep-alive connections, and the only abort is shutdown's, which ends them all: a message that
+// has each thread's sender abort (their outcomes come back as aborted). A thread
 // that exits or crashes fails its own sends (error outcomes: the executor records them as failed
 // attempts and retries them) and is replaced.
 import { createRequire } from 'node:module';
@@ -32,8 +32,6 @@ interface Pending {
   reject: (err: Error) => void;
   startedAt: Date;
   t0: number;
-  signal?: AbortSignal;
-  onAbort?: () => void;
 }
 
 interface Slot {
@@ -72,6 +70,7 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
   const slots: Slot[] = [];
   let nextId = 1;
   let closing = false;
+  let aborted = false;
 
   // A slot whose thread is restarting keeps its outbox for the new thread.
   const flush = (slot: Slot) => {
@@ -89,7 +88,6 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
     const p = slot.pending.get(id);
     if (!p) return undefined;
     slot.pending.delete(id);
-    if (p.onAbort) p.signal!.removeEventListener('abort', p.onAbort);
     return p;
   };
 
@@ -122,7 +120,7 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
       const lost = [...slot.pending.keys()].filter((id) => !queued.has(id));
       for (const id of lost) {
         const p = settle(slot, id)!;
-        p.resolve(failed(p, p.signal?.aborted ? 'aborted: dispatcher shutting down' : `send thread exited (code ${code}) during the attempt`));
+        p.resolve(failed(p, aborted ? 'aborted: dispatcher shutting down' : `send thread exited (code ${code}) during the attempt`));
       }
       if (closing) {
         for (const id of [...slot.pending.keys()]) {
@@ -166,20 +164,22 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
       const slot = slots[i];
       if (slot?.worker) slot.worker.postMessage([{ t: 'exit', code } satisfies ToThread]);
     },
-    send(out: Outgoing, signal?: AbortSignal): Promise<AttemptOutcome> {
+    send(out: Outgoing): Promise<AttemptOutcome> {
       return new Promise((resolve, reject) => {
-        const p: Pending = { resolve, reject, startedAt: new Date(), t0: performance.now(), signal };
-        if (signal?.aborted) return resolve(failed(p, 'aborted: dispatcher shutting down'));
+        const p: Pending = { resolve, reject, startedAt: new Date(), t0: performance.now() };
+        if (aborted) return resolve(failed(p, 'aborted: dispatcher shutting down'));
         if (closing) return resolve(failed(p, 'sender closed'));
         const slot = leastBusy();
         const id = nextId++;
         slot.pending.set(id, p);
-        if (signal) {
-          p.onAbort = () => post(slot, { t: 'abort', id });
-          signal.addEventListener('abort', p.onAbort, { once: true });
-        }
         post(slot, { t: 'send', id, out });
       });
+    },
+    abort() {
+      if (aborted) return;
+      aborted = true;
+      // After the sends already queued to each thread; a restarting thread's replacement gets it too.
+      for (const slot of slots) post(slot, { t: 'abort' });
     },
     async close() {
       closing = true;

@@ -25,13 +25,6 @@ export interface TransportInit {
   payload?: string;
   /** Request headers, sent as given (with any ky put on its Request under them). */
   requestHeaders?: Record<string, string>;
-  /**
-   * Aborts the request besides ky's own timeout. Not given to ky as `signal`: ky would join the
-   * two with AbortSignal.any, and on Node 20 a joined signal that the Request constructor put a
-   * listener on stays reachable after the request is done (a heap snapshot showed thousands of
-   * them after a few minutes of dispatching).
-   */
-  abortSignal?: AbortSignal;
 }
 
 // Statuses a Response may not carry a body with.
@@ -66,31 +59,11 @@ export function undiciFetch(dispatcher: Dispatcher, maxBodyBytes: number) {
       }
       headers[name] ??= value;
     }
-    // ky's timeout aborts req.signal; a second signal needs a controller joining the two.
-    let signal = req.signal;
-    let onAbort: (() => void) | undefined;
-    const extra = init?.abortSignal;
-    if (extra) {
-      const abort = new AbortController();
-      onAbort = () => abort.abort();
-      if (req.signal.aborted || extra.aborted) abort.abort();
-      else {
-        req.signal.addEventListener('abort', onAbort, { once: true });
-        extra.addEventListener('abort', onAbort, { once: true });
-      }
-      signal = abort.signal;
-    }
-    let res: Dispatcher.ResponseData;
-    let body: string;
-    try {
-      res = await dispatcher.request({ origin, path, method: req.method as Dispatcher.HttpMethod, headers, body: init?.payload, signal });
-      body = await readCapped(res.body, maxBodyBytes);
-    } finally {
-      if (onAbort) {
-        req.signal.removeEventListener('abort', onAbort);
-        extra!.removeEventListener('abort', onAbort);
-      }
-    }
+    // ky's timeout aborts req.signal. Nothing else joins it: a shutdown ends every send at once by
+    // destroying the agent (send.ts), not with a second signal per request, whose joining controller
+    // and listeners were a tenth of a send's CPU (BENCHMARKS.md, the transport's abort signal).
+    const res = await dispatcher.request({ origin, path, method: req.method as Dispatcher.HttpMethod, headers, body: init?.payload, signal: req.signal });
+    const body = await readCapped(res.body, maxBodyBytes);
     // A Response can only hold 200–599; anything else is not an answer a webhook can give.
     if (res.statusCode < 200 || res.statusCode > 599) {
       throw Object.assign(new Error(`invalid HTTP status ${res.statusCode}`), { code: 'HOOKYARD_BAD_STATUS' });

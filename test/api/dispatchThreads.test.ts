@@ -79,10 +79,11 @@ describe('dispatching through send threads (HOOKYARD_DISPATCH_THREADS=2)', { tim
         await threads.ready();
         up = true;
       },
-      send: (out, signal) => {
+      send: (out) => {
         handedOver.push(up);
-        return threads.send(out, signal);
+        return threads.send(out);
       },
+      abort: () => threads.abort(),
       close: () => threads.close(),
     };
     await start(THREADS, { sender: watched });

@@ -15,10 +15,11 @@ let poisoned: Receiver;
 const real = createSender({ timeoutMs: 2000, allowPrivateTargets: true });
 /** The real sender, except that answers from `/raw-nul` keep a NUL, as if sanitizing had missed it. */
 const sender: Sender = {
-  async send(out, signal) {
-    const res = await real.send(out, signal);
+  async send(out) {
+    const res = await real.send(out);
     return out.url.includes('/raw-nul') ? { ...res, responseBody: `raw\u0000nul` } : res;
   },
+  abort: () => real.abort(),
   close: () => real.close(),
 };
 

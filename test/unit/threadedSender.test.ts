@@ -119,20 +119,24 @@ describe('threaded sender: aborts, crashes, close', () => {
   let s: ThreadedSender;
   afterAll(() => s?.close());
 
-  it('carries an abort to the thread: the request is cancelled there and the outcome says aborted', async () => {
-    s = createThreadedSender({ threads: 2, timeoutMs: LONG, allowPrivateTargets: true });
+  it('carries abort() to every thread: the requests are cancelled there and the outcomes say aborted', async () => {
+    // Its own sender: an aborted one is done for.
+    const aborting = createThreadedSender({ threads: 2, timeoutMs: LONG, allowPrivateTargets: true });
     const hold = await holdingServer();
     try {
-      const abort = new AbortController();
-      const pending = s.send(out(`${hold.url}/held`), abort.signal);
-      await hold.arrived(1);
-      abort.abort();
-      expect(await pending).toMatchObject({ ok: false, responseStatus: null, error: 'aborted: dispatcher shutting down' });
-      await hold.held[0]!.clientClosed;
+      await aborting.ready();
+      // Four at once: the least busy thread takes each, so both threads hold some.
+      const pending = [1, 2, 3, 4].map((i) => aborting.send(out(`${hold.url}/held-${i}`, i)));
+      await hold.arrived(4);
+      aborting.abort();
+      const aborted = { ok: false, responseStatus: null, error: 'aborted: dispatcher shutting down' };
+      expect(await Promise.all(pending)).toMatchObject([aborted, aborted, aborted, aborted]);
+      await Promise.all(hold.held.map((h) => h.clientClosed));
       // Already aborted: never sent.
-      expect(await s.send(out(`${hold.url}/never`), abort.signal)).toMatchObject({ ok: false, error: 'aborted: dispatcher shutting down' });
-      expect(hold.held).toHaveLength(1);
+      expect(await aborting.send(out(`${hold.url}/never`))).toMatchObject(aborted);
+      expect(hold.held).toHaveLength(4);
     } finally {
+      await aborting.close();
       await hold.close();
     }
   });
