@@ -583,7 +583,7 @@ function writeTable(report: { date: string; commit: string; machine: string; res
     ['sendEvent vs the Yoga + pg floor (5 endpoints, 16 in flight)', `${r.sendEvent.callsPerSecond} calls/s = ${r.sendEvent.ofFloor} × floor (${r.sendEvent.floorCallsPerSecond}/s); CPU ${r.sendEvent.cpuMsPerCall} ms/call = ${r.sendEvent.cpuOfFloor} × floor`, '≥ 0.7 × floor'],
     ['Batch ingest: sendEvents of 100 events × 5 endpoints', `${r.batchIngest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 20,000/s'],
     ['Ingest: sendEvent fan-out to 100 endpoints', `${r.ingest.deliveriesCreatedPerSecond} deliveries created/s`, '≥ 10,000/s'],
-    [`Subscriptions: ${r.subscriptions.subscribers} graphql-ws subscribers`, `p50 ${r.subscriptions.p50Ms} ms, p99 ${r.subscriptions.p99Ms} ms (${r.subscriptions.pushes} of ${r.subscriptions.expected} pushes)`, 'p99 ≤ 50 ms'],
+    [`Subscriptions: ${r.subscriptions.subscribers} graphql-ws subscribers`, `p50 ${r.subscriptions.p50Ms} ms, p99 ${r.subscriptions.p99Ms} ms (${r.subscriptions.pushes} of ${r.subscriptions.expected} pushes), after ${r.subscriptions.warmup.events} warm-up events (their p99 ${r.subscriptions.warmup.p99Ms} ms)`, 'p99 ≤ 50 ms'],
     [`Filtered deliveries query over ${r.queries.rows.toLocaleString('en')} rows`, `p50 ${r.queries.p50Ms} ms, p99 ${r.queries.p99Ms} ms`, 'p99 ≤ 20 ms'],
     ['bulkReplayDeliveries of 1,000 FAILED', `median ${r.bulkReplay.p50Ms} ms, max ${r.bulkReplay.maxMs} ms`, '≤ 250 ms'],
     [`RSS over a ${r.memory.soakSeconds}s soak`, `${r.memory.rssAfterWarmupMb} MB after warm-up → ${r.memory.rssEndMb} MB at the end`, 'flat'],

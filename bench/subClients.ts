@@ -1,14 +1,18 @@
 // The graphql-ws subscribers of the subscriptions bench, in their own process (so the server's
-// CPU is not the clients'). argv: url key endpointId subscribers expectedPushes deadlineMs.
+// CPU is not the clients'). argv: url key endpointId subscribers expectedPushes deadlineMs warmupEvents.
 // Prints {"connected":n} once every socket is acknowledged, then one line of raw figures (the
 // driver merges those of all client processes) and exits when every expected push arrived or the
-// deadline passed. Also counts the sockets' TCP reads ('data' events under ws) from the first push
+// deadline passed. A subscriber's first `warmupEvents` deliveries (the first distinct delivery ids
+// it is pushed: the driver sends events one after another) are warm-up: their lags are kept apart
+// and not counted in expectedPushes. Also counts the sockets' TCP reads ('data' events under ws) from the first push
 // on: frames per read says how many pushes shared a read (a write, or the kernel's buffer).
 import WebSocket from 'ws';
 import { subscribe, subscriptionClient } from '../src/client/graphql.js';
 import { BenchEndpointStatus } from './operations.js';
 
-const [url, key, endpointId, n, expected, deadlineMs] = process.argv.slice(2);
+const [url, key, endpointId, n, expected, deadlineMs, warmup = '0'] = process.argv.slice(2);
+const warmupEvents = Number(warmup);
+const warmupLags: number[] = [];
 const subscribers = Number(n);
 const lags: number[] = [];
 const byStatus: Record<string, number[]> = {};
@@ -47,6 +51,8 @@ const clients = Array.from({ length: subscribers }, () =>
 let finish: () => void;
 const done = new Promise<void>((r) => (finish = r));
 for (const [i, c] of clients.entries()) {
+  // This subscriber's deliveries in the order it first heard of them, up to warmupEvents of them.
+  const early: string[] = [];
   subscribe(
     c,
     BenchEndpointStatus,
@@ -54,6 +60,12 @@ for (const [i, c] of clients.entries()) {
     {
       next: (v) => {
         const now = Date.now();
+        const deliveryId = v.data!.deliveryStatusChanged.delivery.id;
+        if (early.length < warmupEvents && !early.includes(deliveryId)) early.push(deliveryId);
+        if (early.includes(deliveryId)) {
+          warmupLags.push(now - Date.parse(v.data!.deliveryStatusChanged.occurredAt));
+          return;
+        }
         if (!cpuAtFirst) {
           cpuAtFirst = process.cpuUsage();
           firstAt = now;
@@ -85,7 +97,7 @@ await done;
 const cpu = process.cpuUsage(cpuAtFirst);
 const changeTimes = [...changes.values()];
 const figures = JSON.stringify({
-  raw: { byStatus, errors, changes: changeTimes, spans: Object.fromEntries(spans), firstAt, lastAt, reads, cpuMs: Math.round((cpu.user + cpu.system) / 1000) },
+  raw: { byStatus, errors, changes: changeTimes, spans: Object.fromEntries(spans), firstAt, lastAt, reads, cpuMs: Math.round((cpu.user + cpu.system) / 1000), warmupLags },
 });
 await Promise.all(clients.map((c) => c.dispose()));
 // Half a megabyte into a pipe: exit only once it is written (process.exit drops what is pending).
