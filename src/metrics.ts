@@ -46,6 +46,8 @@ export class Metrics {
   /** The latest subscription counts, as the shared subscriptions reported them. */
   subscriptionStats = { subscribers: 0, groups: 0, started: 0 };
   private pendingCache: { value: number; at: number } | undefined;
+  /** The dispatcher's recorder queue, once a dispatcher runs in this process. */
+  private readOutcomesWaiting: (() => number) | undefined;
   private pendingRead: Promise<number> | undefined;
 
   constructor(options: MetricsOptions = {}) {
@@ -104,6 +106,22 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** Where the outcomes-waiting gauge reads from: the dispatcher of this process. */
+  outcomesWaiting(read: () => number): void {
+    if (!this.readOutcomesWaiting) {
+      const self = this;
+      new Gauge({
+        name: 'hookyard_dispatch_outcomes_waiting',
+        help: 'Attempt outcomes sent but not yet written to the database. Claiming slows down once they exceed the dispatch concurrency.',
+        registers: [this.registry],
+        collect() {
+          this.set(self.readOutcomesWaiting?.() ?? 0);
+        },
+      });
+    }
+    this.readOutcomesWaiting = read;
   }
 
   // Scrapes from several Prometheis (or a curl loop) share one count query per cache window.

@@ -33,6 +33,8 @@ export class ClaimLoop {
    * may be due on them, so a slot freeing up there calls for a claim.
    */
   private saturated = new Set<string>();
+  /** The last cycle claimed less, or nothing, because outcomes were waiting to be written. */
+  private heldByOutcomes = false;
   /** A claim is running: slots freed meanwhile are judged once it returns (see loop()). */
   private claiming = false;
   private readonly freedWhileClaiming = new Set<string>();
@@ -86,6 +88,11 @@ export class ClaimLoop {
     }
   }
 
+  /** The recorder wrote outcomes: if they were what held claims back, claim now. */
+  outcomesWritten(): void {
+    if (this.heldByOutcomes) this.wake();
+  }
+
   /** Stops claiming; resolves once the loop has left its last cycle. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -121,7 +128,13 @@ export class ClaimLoop {
           if (taken.length > 0) log.warn({ count: taken.length }, 'took over deliveries whose lease expired');
           for (const c of taken) executor.begin(c);
         }
-        const free = config.dispatchConcurrency - executor.size;
+        // Outcomes waiting for their write beyond one concurrency's worth take slots too: a
+        // database that falls behind on writing them slows claiming down to its pace, instead of
+        // leaving ever more sent deliveries in memory with their leases running out. At 3,800
+        // deliveries/s about 30 wait at a time (a 5 ms linger and the statement), well inside it.
+        const backlog = Math.max(0, recorder.waiting - config.dispatchConcurrency);
+        this.heldByOutcomes = backlog > 0;
+        const free = config.dispatchConcurrency - executor.size - backlog;
         this.woken = false;
         if (free <= 0) {
           this.globalLimited = true;

@@ -45,12 +45,14 @@ export class Dispatcher {
     const sendOptions = { timeoutMs: config.deliveryTimeoutMs, allowPrivateTargets: config.allowPrivateTargets };
     this.sender = deps.sender
       ?? (config.dispatchThreads > 0 ? createThreadedSender({ ...sendOptions, threads: config.dispatchThreads, log }) : createSender(sendOptions));
-    this.recorder = new Recorder({ config, sql, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs), wakeClaims: () => this.claims.wake() });
+    this.recorder = new Recorder({ config, sql, log, pubsub, outbox, owner, onOperational, onRetryScheduled: (inMs) => this.claims.wakeIn(inMs), wakeClaims: () => this.claims.wake(),
+      onWritten: () => this.claims.outcomesWritten() });
     this.executor = new Executor({
       config, log, metrics, secretBox, sender: this.sender, recorder: this.recorder,
       onSlotFreed: (endpointId, stillOnEndpoint) => this.claims.slotFreed(endpointId, stillOnEndpoint),
     });
     this.claims = new ClaimLoop({ config, sql, log, owner, executor: this.executor, recorder: this.recorder });
+    metrics.outcomesWaiting(() => this.recorder.waiting);
     this.unsubscribe = deps.workSignal.subscribe(() => this.wake());
   }
 

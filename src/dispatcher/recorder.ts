@@ -50,6 +50,8 @@ export interface RecorderDeps {
   onRetryScheduled: (inMs: number) => void;
   /** Something became claimable with this commit (a FIFO line's next delivery): claim now. */
   wakeClaims: () => void;
+  /** A batch of outcomes was written: claims held back while they waited may go ahead. */
+  onWritten?: () => void;
   /**
    * Called with the operational facts (endpoint failing, recovered, disabled; delivery failed) the
    * statement recording outcomes decided, after its commit: the app stores them as `hookyard.*`
@@ -66,6 +68,15 @@ export class Recorder {
   private stopping = false;
 
   constructor(private readonly deps: RecorderDeps) {}
+
+  /**
+   * Outcomes decided but not yet written. When the database falls behind on them, the claim loop
+   * holds back (claimLoop.ts): each waiting outcome is a delivery whose lease keeps running, and
+   * memory this process would otherwise grow without bound.
+   */
+  get waiting(): number {
+    return this.completions.length;
+  }
 
   /** Publishes PENDING → SENDING for what the claim loop just claimed. */
   claimed(claimed: store.Claimed[]): void {
@@ -139,6 +150,7 @@ export class Recorder {
           unwritable: (p, err) => this.writeUnrecordable(p, err),
         });
         backoff = 0;
+        this.deps.onWritten?.();
       } catch (err) {
         backoff = Math.min(Math.max(100, backoff * 2), 5_000);
         this.deps.log.error({ err, pending: this.completions.length, retryInMs: backoff }, 'recording outcomes failed; retrying');

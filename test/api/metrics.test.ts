@@ -62,6 +62,7 @@ describe('GET /metrics', () => {
     expect(families.get('hookyard_delivery_lag_seconds')?.type).toBe('HISTOGRAM');
     expect(families.get('hookyard_deliveries_pending')?.type).toBe('GAUGE');
     expect(families.get('hookyard_events_ingested_total')?.type).toBe('COUNTER');
+    expect(families.get('hookyard_dispatch_outcomes_waiting')?.type).toBe('GAUGE');
     expect(families.has('process_resident_memory_bytes')).toBe(true);
     expect(families.has('nodejs_eventloop_lag_seconds')).toBe(true);
   });
