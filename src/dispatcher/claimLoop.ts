@@ -159,6 +159,7 @@ export class ClaimLoop {
         // just filled must wake the loop as its slots free too, or its backlog drains at one claim
         // per poll (test/api/backlog.test.ts).
         this.saturated = filled(busy, claimed, config.endpointConcurrency);
+        this.wakeForTokens();
         const missed = [...this.freedWhileClaiming].some((id) => this.saturated.has(id));
         this.freedWhileClaiming.clear();
         if (claimed.length === want || missed) continue;
@@ -170,6 +171,23 @@ export class ClaimLoop {
         await this.sleep(backoff);
       }
     }
+  }
+
+  /**
+   * Endpoints the claim filled for want of rate-limit tokens (not of slots) are claimed again when
+   * their tokens are back, not at the next poll: a backlog on a limited endpoint otherwise went out
+   * in bursts, one second's worth per poll. Runs after the claimed runs began: they took their
+   * tokens synchronously. An endpoint with nothing more due costs one claim, then leaves the set.
+   */
+  private wakeForTokens(): void {
+    const { config, executor } = this.deps;
+    let soonest = Infinity;
+    for (const endpointId of this.saturated) {
+      const tokens = executor.rateLimits.available(endpointId);
+      if (tokens === undefined || tokens >= config.endpointConcurrency - executor.busy(endpointId)) continue;
+      soonest = Math.min(soonest, executor.rateLimits.msUntilRefill(endpointId));
+    }
+    if (soonest < Infinity) this.wakeIn(soonest);
   }
 
   /** Endpoints this instance must hold back: busy ones, and rate-limited ones short of tokens. */

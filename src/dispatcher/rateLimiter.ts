@@ -28,6 +28,18 @@ export class EndpointRateLimits {
     return b ? Math.floor(this.bucket(endpointId, b.rate).tokens) : undefined;
   }
 
+  /**
+   * Milliseconds until the endpoint has a quarter of its rate in whole tokens (at least one): when
+   * a claim held back for want of tokens is worth making again. 0 without a limit known here.
+   */
+  msUntilRefill(endpointId: string): number {
+    const known = this.buckets.get(endpointId);
+    if (!known) return 0;
+    const b = this.bucket(endpointId, known.rate);
+    const want = Math.max(1, Math.floor(b.rate / 4));
+    return b.tokens >= want ? 0 : Math.ceil(((want - b.tokens) / b.rate) * 1000);
+  }
+
   /** Endpoints with a rate limit known here. */
   limitedEndpoints(): Iterable<string> {
     return this.buckets.keys();

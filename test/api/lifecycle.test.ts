@@ -103,6 +103,23 @@ describe('lifecycle', () => {
     await stop();
   });
 
+  it('sends a rate-limited backlog as its tokens come back, not at the next poll', async () => {
+    // A poll a minute away: only the wake at the tokens' return can send the rest within the test.
+    await start({ HOOKYARD_POLL_INTERVAL_MS: '60000' });
+    const limited = (await t.ok(CreateEndpoint, { input: { url: `${shared.rx.url}/refill`, eventTypes: ['refill'], rateLimitPerSecond: 8 } })).createEndpoint.endpoint.id;
+    const began = Date.now();
+    for (let i = 0; i < 20; i++) await t.ok(SendEvent, { input: { eventType: 'refill', payload: { i } } });
+    await eventually(async () => (await t.prisma.delivery.count({ where: { endpointId: limited, status: 'DELIVERED' } })) === 20, 10_000);
+    const times = shared.rx.received.filter((r) => r.path === '/refill').map((r) => r.at - began).sort((a, b) => a - b);
+    // Still the token bucket: a second's burst (8), then 8 a second. Between any two sends, at most
+    // 8 plus what refilled meanwhile (a token of slack for timer rounding), so the last of the 12
+    // beyond the burst comes 1.5 s after the first at the earliest.
+    for (let i = 0; i < times.length; i++) {
+      for (let j = i + 1; j < times.length; j++) expect(j - i + 1).toBeLessThanOrEqual(8 + 1 + (8 * (times[j]! - times[i]!)) / 1000);
+    }
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(1400);
+  });
+
   it('never has more sends in flight than the global limit', async () => {
     await start({ HOOKYARD_DISPATCH_CONCURRENCY: '2', HOOKYARD_ENDPOINT_CONCURRENCY: '10' });
     let inFlight = 0;
