@@ -133,10 +133,10 @@ export class ClaimLoop {
         // leaving ever more sent deliveries in memory with their leases running out. At 3,800
         // deliveries/s about 30 wait at a time (a 5 ms linger and the statement), well inside it.
         const backlog = Math.max(0, recorder.waiting - config.dispatchConcurrency);
-        this.heldByOutcomes = backlog > 0;
         const free = config.dispatchConcurrency - executor.size - backlog;
         this.woken = false;
         if (free <= 0) {
+          this.heldByOutcomes = backlog > 0;
           this.globalLimited = true;
           await this.sleep(config.pollIntervalMs);
           continue;
@@ -153,8 +153,10 @@ export class ClaimLoop {
         backoff = 0;
         for (const c of claimed) executor.begin(c);
         recorder.claimed(claimed);
-        // A full batch: more may be due as soon as slots free.
+        // A full batch: more may be due as soon as slots free (or outcomes are written, when
+        // waiting ones made the batch smaller; a short batch means nothing more was due).
         this.globalLimited = claimed.length === want;
+        this.heldByOutcomes = backlog > 0 && claimed.length === want;
         // Endpoints this claim filled, not only those already full before it: an endpoint the claim
         // just filled must wake the loop as its slots free too, or its backlog drains at one claim
         // per poll (test/api/backlog.test.ts).

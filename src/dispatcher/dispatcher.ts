@@ -87,6 +87,8 @@ export class Dispatcher {
     const unfinished = await this.executor.drain(this.deps.config.shutdownGraceMs);
     this.log.info({ unfinished }, 'dispatcher stopping: 2/4 in-flight sends finished or deadline reached');
     const { released } = await this.recorder.stop();
+    // The gauge stops reading this recorder (and holding it).
+    this.deps.metrics.outcomesWaiting(() => 0);
     await this.sender.close();
     this.log.info({ released }, 'dispatcher stopping: 4/4 unsent deliveries released; stopped');
   }

@@ -115,8 +115,9 @@ export class Executor {
         error: signal.aborted ? 'aborted: dispatcher shutting down' : `internal error: ${(err as Error).message}` };
     }
     this.end(c);
-    if (signal.aborted && !outcome.ok) {
-      // Shut down mid-send: hand it back untouched rather than count an attempt we cut short.
+    if (signal.aborted && !outcome.ok && outcome.responseStatus === null) {
+      // Shut down mid-send: hand it back untouched rather than count an attempt we cut short. An
+      // answer that came in meanwhile (a 500, a 410) is an attempt like any other, recorded below.
       recorder.release(c);
       return;
     }

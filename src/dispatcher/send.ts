@@ -42,7 +42,8 @@ export interface Sender {
   send(out: Outgoing): Promise<AttemptOutcome>;
   /**
    * Ends every send under way at once, and any started after, as `aborted: dispatcher shutting
-   * down` (shutdown, once its grace is spent). One call for all of them rather than a signal per
+   * down` (shutdown, once its grace is spent; a threaded sender's sends that wait for a restarting
+   * thread end once it has loaded). One call for all of them rather than a signal per
    * send: a signal joined to ky's in each request cost a tenth of a send's CPU.
    */
   abort(): void;

@@ -178,7 +178,8 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
     abort() {
       if (aborted) return;
       aborted = true;
-      // After the sends already queued to each thread; a restarting thread's replacement gets it too.
+      // After the sends already queued to each thread. A restarting thread's replacement gets it
+      // too, with the sends that waited for it: they end once it has loaded, not at once.
       for (const slot of slots) post(slot, { t: 'abort' });
     },
     async close() {

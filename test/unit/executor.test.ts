@@ -19,8 +19,11 @@ function claimed(id: string, endpointId: string, extra: Partial<Claimed> = {}): 
   };
 }
 
-/** A sender whose answers the test releases one by one; abort() ends every send still held, as the real one does. */
-function heldSender() {
+/**
+ * A sender whose answers the test releases one by one; abort() ends every send still held, as the
+ * real one does, or, with `answerOnAbort`, lets each receive that HTTP answer at the same moment.
+ */
+function heldSender(answerOnAbort?: number) {
   const waiting = new Map<string, (o: AttemptOutcome) => void>();
   const sent: string[] = [];
   const aborts: number[] = [];
@@ -32,7 +35,10 @@ function heldSender() {
       }),
     abort: () => {
       aborts.push(waiting.size);
-      for (const end of waiting.values()) end({ startedAt: new Date(), durationMs: 1, responseBody: null, retryAfterMs: null, ok: false, responseStatus: null, error: 'aborted: dispatcher shutting down' });
+      const base = { startedAt: new Date(), durationMs: 1, responseBody: null, retryAfterMs: null, ok: false };
+      for (const end of waiting.values()) {
+        end(answerOnAbort ? { ...base, responseStatus: answerOnAbort, error: `HTTP ${answerOnAbort}` } : { ...base, responseStatus: null, error: 'aborted: dispatcher shutting down' });
+      }
     },
     close: async () => {},
   };
@@ -41,8 +47,8 @@ function heldSender() {
   return { sender, sent, answer, aborts };
 }
 
-function setup() {
-  const { sender, sent, answer, aborts } = heldSender();
+function setup(answerOnAbort?: number) {
+  const { sender, sent, answer, aborts } = heldSender(answerOnAbort);
   const recorded: { id: string; decision: Decision }[] = [];
   const released: string[] = [];
   const recorder = {
@@ -119,6 +125,16 @@ describe('executor', () => {
     expect(x.released).toEqual(['d2']);
     expect(x.recorded.map((r) => r.id)).toEqual(['d1']);
     expect(x.executor.size).toBe(0);
+  });
+
+  it('records an answer that arrives as drain aborts (a 500 here): an attempt like any other, not handed back', async () => {
+    const x = setup(500);
+    x.executor.begin(claimed('d1', 'ep_a'));
+    await vi.waitFor(() => expect(x.sent).toHaveLength(1));
+    expect(await x.executor.drain(10)).toBe(1);
+    expect(x.released).toEqual([]);
+    expect(x.recorded).toHaveLength(1);
+    expect(x.recorded[0]!.decision).toMatchObject({ status: 'PENDING', attempt: { attemptNumber: 1, responseStatus: 500 } });
   });
 
   it('drain aborts through the sender once for all the sends in flight, and only when some are left', async () => {
