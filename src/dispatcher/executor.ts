@@ -11,7 +11,7 @@ import { inSpan, SpanStatusCode } from '../tracing.js';
 import { decide, leaseExpiredOutcome } from './policy.js';
 import { EndpointRateLimits } from './rateLimiter.js';
 import type { Recorder } from './recorder.js';
-import type { AttemptOutcome, Sender } from './send.js';
+import { ABORTED, type AttemptOutcome, type Sender } from './send.js';
 import type * as store from './store.js';
 
 export interface ExecutorDeps {
@@ -112,7 +112,7 @@ export class Executor {
       outcome = c.previousStatus === 'SENDING' ? leaseExpiredOutcome(new Date()) : await this.attempt(c, attemptNumber, signal);
     } catch (err) {
       outcome = { ok: false, startedAt: new Date(), durationMs: 0, responseStatus: null, responseBody: null, retryAfterMs: null,
-        error: signal.aborted ? 'aborted: dispatcher shutting down' : `internal error: ${(err as Error).message}` };
+        error: signal.aborted ? ABORTED : `internal error: ${(err as Error).message}` };
     }
     this.end(c);
     if (signal.aborted && !outcome.ok && outcome.responseStatus === null) {

@@ -136,7 +136,8 @@ export function createSender(opts: { timeoutMs: number; allowPrivateTargets: boo
   };
 }
 
-const ABORTED = 'aborted: dispatcher shutting down';
+/** The error of a send that abort() ended (or refused): the executor hands such a delivery back. */
+export const ABORTED = 'aborted: dispatcher shutting down';
 
 function failed(startedAt: Date, t0: number, error: string): AttemptOutcome {
   return {

@@ -3,17 +3,17 @@
 // part of a delivery that costs the most CPU. The main thread keeps claiming, deciding and
 // recording; each Outgoing goes to the thread with the fewest sends in flight.
 //
-// Hand-written rather than piscina or tinypool: both cancel a running task by terminating the
-// thread that runs it, and a send thread here runs hundreds of sends at once over shared
-// keep-alive connections, and the only abort is shutdown's, which ends them all: a message that
-// has each thread's sender abort (their outcomes come back as aborted). A thread
+// Hand-written rather than piscina or tinypool: a send thread here runs hundreds of sends at once
+// over shared keep-alive connections, and they cross between threads in batches (one message per
+// event-loop turn, not one per task). The only abort is shutdown's, which ends them all: one
+// message has each thread's sender abort (their outcomes come back as aborted). A thread
 // that exits or crashes fails its own sends (error outcomes: the executor records them as failed
 // attempts and retries them) and is replaced.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import type { AttemptOutcome, Outgoing, Sender } from './send.js';
+import { ABORTED, type AttemptOutcome, type Outgoing, type Sender } from './send.js';
 import type { FromThread, Ready, SendThreadOptions, ToThread } from './sendWorker.js';
 
 /** A thread that dies sooner than this after starting is replaced after this delay, not at once. */
@@ -120,7 +120,7 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
       const lost = [...slot.pending.keys()].filter((id) => !queued.has(id));
       for (const id of lost) {
         const p = settle(slot, id)!;
-        p.resolve(failed(p, aborted ? 'aborted: dispatcher shutting down' : `send thread exited (code ${code}) during the attempt`));
+        p.resolve(failed(p, aborted ? ABORTED : `send thread exited (code ${code}) during the attempt`));
       }
       if (closing) {
         for (const id of [...slot.pending.keys()]) {
@@ -167,7 +167,7 @@ export function createThreadedSender(opts: SendThreadOptions & { threads: number
     send(out: Outgoing): Promise<AttemptOutcome> {
       return new Promise((resolve, reject) => {
         const p: Pending = { resolve, reject, startedAt: new Date(), t0: performance.now() };
-        if (aborted) return resolve(failed(p, 'aborted: dispatcher shutting down'));
+        if (aborted) return resolve(failed(p, ABORTED));
         if (closing) return resolve(failed(p, 'sender closed'));
         const slot = leastBusy();
         const id = nextId++;
