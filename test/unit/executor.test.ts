@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { Executor } from '../../src/dispatcher/executor.js';
 import { LEASE_EXPIRED_ERROR, type Decision } from '../../src/dispatcher/policy.js';
 import type { Recorder } from '../../src/dispatcher/recorder.js';
-import type { AttemptOutcome, Outgoing, Sender } from '../../src/dispatcher/send.js';
+import { ABORTED, type AttemptOutcome, type Outgoing, type Sender } from '../../src/dispatcher/send.js';
 import type { Claimed } from '../../src/dispatcher/store.js';
 import { createLogger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
@@ -37,7 +37,7 @@ function heldSender(answerOnAbort?: number) {
       aborts.push(waiting.size);
       const base = { startedAt: new Date(), durationMs: 1, responseBody: null, retryAfterMs: null, ok: false };
       for (const end of waiting.values()) {
-        end(answerOnAbort ? { ...base, responseStatus: answerOnAbort, error: `HTTP ${answerOnAbort}` } : { ...base, responseStatus: null, error: 'aborted: dispatcher shutting down' });
+        end(answerOnAbort ? { ...base, responseStatus: answerOnAbort, error: `HTTP ${answerOnAbort}` } : { ...base, responseStatus: null, error: ABORTED });
       }
     },
     close: async () => {},
