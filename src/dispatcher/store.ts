@@ -42,6 +42,18 @@ const RETURNING = `
             WHERE s."endpointId" = e.id AND (s."expiresAt" IS NULL OR s."expiresAt" > now())), '{}') AS secrets`;
 
 /**
+ * An endpoint's due rows, oldest due first: what the claim's share takes the head of, and its
+ * second scan the rest of (OFFSET), so both must read them in one order. Ordered by both columns,
+ * as the index has them: ordered by "nextAttemptAt" alone, the planner walked the former queue
+ * index on ("nextAttemptAt") instead, filtering out every other endpoint's rows (2 ms per endpoint;
+ * the migration fifo_fair_claim dropped that index).
+ */
+const dueRowsOf = (endpointId: string) => `
+  SELECT d.id, d."nextAttemptAt", d."attemptCount" FROM "Delivery" d
+  WHERE d.status = 'PENDING' AND d."endpointId" = ${endpointId} AND d."nextAttemptAt" <= now()
+  ORDER BY d."endpointId", d."nextAttemptAt"`;
+
+/**
  * Claims up to `limit` due deliveries of active endpoints, fairly: every endpoint with due work
  * offers its oldest due rows (at most `perEndpoint`, less what `busy` says is already in flight
  * here), and the claim takes them round-robin, one per tenant per round, each tenant's turn going
@@ -67,6 +79,15 @@ const RETURNING = `
  * backlog. Both indexes are partial, so, like the queue index they replace, they never hold the
  * archive's rows.
  *
+ * Each endpoint offers first its tenant's share of the pick: twice the limit (what the pick looks
+ * at) over the tenant's open endpoints, not every free slot. A row past its endpoint's share can be
+ * picked only when its tenant's endpoints offer less than the pick between them: the tenant's ranks
+ * go round its endpoints, so otherwise that row ranks after twice the limit. Such a tenant's
+ * endpoints that the share cut short then offer the rest of their free slots (`rest`): the claim
+ * takes what offering every free slot would, while the common case reads a share (a claim of 32
+ * over 10 endpoints with 64 free slots each read, ranked and sorted 70 rows, not 640; BENCHMARKS.md,
+ * "the claim offers each endpoint its share").
+ *
  * Prepared (named): planning this statement cost more than running it, 2.0 ms a round trip
  * unnamed against 0.73 ms prepared with 5 due (bench/claimStatements.ts). Every row it reads is
  * reached through a key or a partial index by construction (see `open` and `locked`), so the
@@ -81,7 +102,10 @@ export async function claimDue(sql: RawQuery, owner: string, leaseMs: number, li
        SELECT (SELECT d."endpointId" FROM "Delivery" d WHERE d.status = 'PENDING' AND d."endpointId" > w.id ORDER BY d."endpointId" LIMIT 1)
        FROM waiting w WHERE w.id IS NOT NULL
      ), open AS (
-       SELECT e.id, e."tenantId", e.fifo, coalesce(f.free, $3) AS free
+       SELECT e.id, e."tenantId", e.fifo, coalesce(f.free, $3) AS free,
+              -- What each endpoint offers first: twice the limit over its tenant's endpoints that can
+              -- offer more than their head (see "Each endpoint offers" above claimDue).
+              ceil($2::int * 2.0 / greatest(1, count(*) FILTER (WHERE NOT e.fifo) OVER (PARTITION BY e."tenantId")))::int AS share
        -- One primary-key lookup per waiting endpoint (LIMIT 1 keeps the subquery from being
        -- flattened into a join): as a join, the planner scanned every endpoint of every tenant
        -- (1.4 ms a claim at 5,000 endpoints, growing with them).
@@ -91,18 +115,26 @@ export async function claimDue(sql: RawQuery, owner: string, leaseMs: number, li
        ) e
        LEFT JOIN unnest($4::text[], $5::int[]) AS f(endpoint_id, free) ON f.endpoint_id = e.id
        WHERE coalesce(f.free, $3) > 0
-     ), offered AS (
-       SELECT o."tenantId", c.id, c."nextAttemptAt", c."attemptCount" > 0 AS retry,
-              row_number() OVER (PARTITION BY o.id ORDER BY c."nextAttemptAt", c.id) AS endpoint_rank
-       FROM open o CROSS JOIN LATERAL (
-         SELECT d.id, d."nextAttemptAt", d."attemptCount" FROM "Delivery" d
-         WHERE d.status = 'PENDING' AND d."endpointId" = o.id AND d."nextAttemptAt" <= now()
-         -- Both columns, as the index has them: ordered by "nextAttemptAt" alone, the planner walked
-         -- the former queue index on ("nextAttemptAt") instead, filtering out every other endpoint's
-         -- rows (2 ms per endpoint; the migration fifo_fair_claim dropped that index).
-         ORDER BY d."endpointId", d."nextAttemptAt" LIMIT o.free
-       ) c
+     ), shares AS (
+       SELECT o.id AS endpoint_id, o."tenantId", o.free, o.share, c.id, c."nextAttemptAt", c."attemptCount" > 0 AS retry,
+              row_number() OVER (PARTITION BY o.id ORDER BY c."nextAttemptAt", c.id) AS endpoint_rank,
+              count(*) OVER (PARTITION BY o.id) AS endpoint_offered,
+              count(*) OVER (PARTITION BY o."tenantId") AS tenant_offered
+       FROM open o CROSS JOIN LATERAL (${dueRowsOf('o.id')} LIMIT least(o.free, o.share)) c
        WHERE NOT o.fifo
+     ), rest AS (
+       -- A tenant that offered less than the pick, with an endpoint its share cut short: that
+       -- endpoint offers the rest of what it has room for (after its share, in the same index
+       -- order), as it would without shares. Only such tenants pay for a second scan.
+       SELECT s."tenantId", c.id, c."nextAttemptAt", c."attemptCount" > 0 AS retry,
+              s.share + row_number() OVER (PARTITION BY s.endpoint_id ORDER BY c."nextAttemptAt", c.id) AS endpoint_rank
+       FROM shares s CROSS JOIN LATERAL (${dueRowsOf('s.endpoint_id')} OFFSET s.share LIMIT least(s.free, $2::int * 2) - s.share) c
+       WHERE s.endpoint_rank = 1 AND s.endpoint_offered = s.share AND s.share < least(s.free, $2::int * 2)
+         AND s.tenant_offered < $2::int * 2
+     ), offered AS (
+       SELECT "tenantId", id, "nextAttemptAt", retry, endpoint_rank FROM shares
+       UNION ALL
+       SELECT "tenantId", id, "nextAttemptAt", retry, endpoint_rank FROM rest
        UNION ALL
        SELECT o."tenantId", h.id, h."nextAttemptAt", h."attemptCount" > 0, 1
        FROM open o CROSS JOIN LATERAL (
@@ -119,7 +151,7 @@ export async function claimDue(sql: RawQuery, owner: string, leaseMs: number, li
      ), picked AS (
        -- Twice the limit: rows another instance is claiming right now are skipped, not waited for.
        SELECT id, row_number() OVER (ORDER BY tenant_rank, retry, "nextAttemptAt", id) AS turn
-       FROM ranked ORDER BY turn LIMIT $2 * 2
+       FROM ranked ORDER BY turn LIMIT $2::int * 2
      ), locked AS (
        -- The status test again on the locked row: a row another claim took since this statement's
        -- snapshot fails it (re-checked on the newest version) instead of being claimed twice.
