@@ -104,8 +104,11 @@ describe('several dispatchers on one PostgreSQL', () => {
       extra += got - sent;
     }
     // The victim died mid-send: some of its requests reached the receiver without being recorded.
+    // Not only its 32 sends in flight: a send's slot frees when its answer comes, and the outcome
+    // then waits for its batched write (up to a concurrency's worth before claims hold back,
+    // claimLoop.ts), so the bound is the leases taken over, not the concurrency (CI once saw 40).
     expect(extra).toBeGreaterThan(0);
-    expect(extra).toBeLessThanOrEqual(32);
+    expect(extra).toBeLessThanOrEqual(taken.length);
   }, 180_000);
 
   it('wakes a dispatcher in another process at once through LISTEN/NOTIFY, not by polling', async () => {
