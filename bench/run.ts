@@ -13,7 +13,7 @@ import { subscriptionBench } from './subscriptions.js';
 import { MAX_RESPONSE_BODY } from '../src/dispatcher/send.js';
 import { undiciFetch, type TransportInit } from '../src/dispatcher/transport.js';
 import { benchIssue15 } from './fairness.js';
-import { peerDispatchRate } from './peers/harness.js';
+import { floorDispatchRate, peerDispatchRate } from './peers/harness.js';
 import { benchClient, createEndpoint, postClient } from './client.js';
 import type { DeliveryFilter } from '../src/generated/gql/graphql.js';
 import { BenchBulkReplay, BenchDeliveries, BenchDeliveryIds, BenchSendEvent, BenchSendEventCount, BenchSendEventId, BenchSendEvents } from './operations.js';
@@ -50,6 +50,12 @@ const pct = (xs: number[], p: number) => {
 const cpuMs = (pid: number) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+/** The machine's busy and total CPU time so far, in clock ticks (/proc/stat's first line; idle and iowait are not busy). */
+const machineTicks = () => {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
 };
 const rssMb = (pid: number) => {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -228,8 +234,16 @@ async function main() {
     // values alternating within each repeat so that the machine's drift hits them alike.
     const threadCounts = (process.env.BENCH_DISPATCH_THREADS ?? (QUICK ? '0' : '0,2')).split(',').map(Number);
     log(`dispatch: ${N.dispatch} deliveries over 10 endpoints, send threads ${threadCounts.join(', ')}`);
-    const byThreads = new Map(threadCounts.map((n) => [n, { rates: [] as number[], cpuMsPerDelivery: [] as number[], peakRssMb: 0 }]));
+    const byThreads = new Map(threadCounts.map((n) => [n, {
+      rates: [] as number[], cpuMsPerDelivery: [] as number[], postgresCpuMsPerDelivery: [] as number[],
+      receiverCpuMsPerDelivery: [] as number[], busyCores: [] as number[], peakRssMb: 0,
+    }]));
     let seeded = 0;
+    // The dispatch floor (bench/peers/floor.ts) runs in every repeat, after the dispatchers: the
+    // least this stack does per delivery, at this moment of the machine's drift.
+    const floorRates: number[] = [];
+    const floorCost = { cpuMsPerDelivery: [] as number[], postgresCpuMsPerDelivery: [] as number[] };
+    const payload = (n: number) => ({ n, s: 'x'.repeat(92) });
     for (let r = 0; r < N.repeats; r++) {
       for (const threads of threadCounts) {
       const m = byThreads.get(threads)!;
@@ -248,6 +262,9 @@ async function main() {
       const pid = dispatcher.proc.pid!;
       const t0 = Date.now();
       const cpu0 = cpuMs(pid);
+      // Where the machine's CPU goes, per delivery: the dispatcher, its database's backends and the
+      // receiver share the two cores, and each delivery costs all three (BENCHMARKS.md, item 5).
+      const [db0, rx0, m0] = [await serverCost(pid), cpuMs(receiver.proc.pid!), machineTicks()];
       // Watch the receiver, not the database: polling the table would compete with the dispatcher.
       while ((await receiver.count()) < N.dispatch) {
         if (Date.now() - t0 > 600_000) throw new Error('dispatch did not finish');
@@ -255,6 +272,10 @@ async function main() {
         await sleep(200);
       }
       const cpu = cpuMs(pid) - cpu0;
+      const [db1, rx1, m1] = [await serverCost(pid), cpuMs(receiver.proc.pid!), machineTicks()];
+      m.postgresCpuMsPerDelivery.push(costPerDelivery(db0, db1, N.dispatch).postgresCpuMsPerDelivery);
+      m.receiverCpuMsPerDelivery.push((rx1 - rx0) / N.dispatch);
+      m.busyCores.push(((m1.busy - m0.busy) / (m1.total - m0.total)) * cpus().length);
       await sleep(500);
       const left = await prisma.delivery.count({ where: { tenantId, endpointId: { in: eps }, status: { not: 'DELIVERED' } } });
       if (left !== 0) throw new Error(`${left} deliveries not DELIVERED after the receiver got them all`);
@@ -264,9 +285,20 @@ async function main() {
       m.cpuMsPerDelivery.push(cpu / N.dispatch);
       await dispatcher.kill();
       }
+      let cost0: Awaited<ReturnType<typeof serverCost>>;
+      floorRates.push((await floorDispatchRate(DATABASE_URL, receiver, N.dispatch, payload, async (pid, phase) => {
+        if (phase === 'start') {
+          cost0 = await serverCost(pid);
+          return;
+        }
+        const c = costPerDelivery(cost0, await serverCost(pid), N.dispatch);
+        floorCost.cpuMsPerDelivery.push(c.dispatcherCpuMsPerDelivery);
+        floorCost.postgresCpuMsPerDelivery.push(c.postgresCpuMsPerDelivery);
+      })).deliveriesPerSecond);
     }
+    const floorRate = median(floorRates);
     // The graphile-worker peer (bench/peers/): the same N deliveries and payload size, the same receiver.
-    const peer = await peerDispatchRate(DATABASE_URL, receiver, N.dispatch, (n) => ({ n, s: 'x'.repeat(92) }));
+    const peer = await peerDispatchRate(DATABASE_URL, receiver, N.dispatch, payload);
     const summary = (threads: number) => {
       const m = byThreads.get(threads)!;
       const rate = median(m.rates);
@@ -275,12 +307,24 @@ async function main() {
         ofPeer: round(rate / peer.deliveriesPerSecond, 2),
         peerDeliveriesPerSecond: round(peer.deliveriesPerSecond, 0),
         deliveriesPerSecond: round(rate, 0),
+        ofFloor: round(rate / floorRate, 2),
+        floorDeliveriesPerSecond: round(floorRate, 0),
+        floorRuns: floorRates.map((x) => round(x, 0)),
+        floorOfUndiciCeiling: round(floorRate / ceiling.undiciPerSecond, 3),
+        floorCpuMsPerDelivery: round(median(floorCost.cpuMsPerDelivery), 2),
+        floorPostgresCpuMsPerDelivery: round(median(floorCost.postgresCpuMsPerDelivery), 2),
         ofKyCeiling: round(rate / ceiling.kyPerSecond, 2),
         ofUndiciCeiling: round(rate / ceiling.undiciPerSecond, 3),
         ofTransportCeiling: round(rate / ceiling.transportPerSecond, 2),
         runs: m.rates.map((x) => round(x, 0)),
         /** The dispatcher process's CPU (all its threads) per delivery. */
         cpuMsPerDelivery: round(median(m.cpuMsPerDelivery), 2),
+        postgresCpuMsPerDelivery: round(median(m.postgresCpuMsPerDelivery), 2),
+        receiverCpuMsPerDelivery: round(median(m.receiverCpuMsPerDelivery), 2),
+        /** Of the machine's cores, how many were busy (with anything) while the backlog drained. */
+        busyCores: round(median(m.busyCores), 2),
+        /** The CPU one delivery may cost in all, on every core of this machine, at 0.15 × bare undici. */
+        cpuBudgetMsAtTarget: round((cpus().length * 1000) / (0.15 * ceiling.undiciPerSecond), 2),
         peakRssMb: m.peakRssMb,
       };
     };
@@ -569,7 +613,7 @@ function writeTable(report: { date: string; commit: string; machine: string; res
     ['HTTP ceiling: bare ky loop (64 in flight)', `${r.ceiling.kyPerSecond} POST/s`, '—'],
     ['HTTP ceiling: bare undici Pool loop (64 in flight)', `${r.ceiling.undiciPerSecond} POST/s`, '—'],
     ["HTTP ceiling: ky over undici.request, Hookyard's transport (64 in flight)", `${r.ceiling.transportPerSecond} POST/s`, '—'],
-    ['Dispatch at saturation (10 endpoints)', `${r.dispatch.deliveriesPerSecond} deliveries/s = ${r.dispatch.ofTransportCeiling} × its transport (ky over undici.request), ${r.dispatch.ofUndiciCeiling} × bare undici, ${r.dispatch.ofKyCeiling} × ky on fetch, ${r.dispatch.ofPeer} × a graphile-worker peer (${r.dispatch.peerDeliveriesPerSecond}/s); peak RSS ${r.dispatch.peakRssMb} MB`, '≥ 0.15 × bare undici'],
+    ['Dispatch at saturation (10 endpoints)', `${r.dispatch.deliveriesPerSecond} deliveries/s = ${r.dispatch.ofFloor} × the dispatch floor (bench/peers/floor.ts: ${r.dispatch.floorDeliveriesPerSecond}/s = ${r.dispatch.floorOfUndiciCeiling} × bare undici; CPU per delivery ${r.dispatch.floorCpuMsPerDelivery} ms, PostgreSQL ${r.dispatch.floorPostgresCpuMsPerDelivery}), ${r.dispatch.ofTransportCeiling} × its transport (ky over undici.request), ${r.dispatch.ofUndiciCeiling} × bare undici, ${r.dispatch.ofKyCeiling} × ky on fetch, ${r.dispatch.ofPeer} × a graphile-worker peer (${r.dispatch.peerDeliveriesPerSecond}/s); peak RSS ${r.dispatch.peakRssMb} MB; CPU per delivery: dispatcher ${r.dispatch.cpuMsPerDelivery} ms, PostgreSQL ${r.dispatch.postgresCpuMsPerDelivery}, receiver ${r.dispatch.receiverCpuMsPerDelivery}, with ${r.dispatch.busyCores} of ${cpus().length} cores busy (the target leaves ${r.dispatch.cpuBudgetMsAtTarget} ms in all on every core)`, '≥ 0.15 × bare undici'],
     ...(r.dispatchThreads ?? []).filter((d: { threads: number }) => d.threads > 0).map((d: Record<string, number>) => [
       `Dispatch at saturation, HOOKYARD_DISPATCH_THREADS=${d.threads}`,
       `${d.deliveriesPerSecond} deliveries/s = ${d.ofTransportCeiling} × its transport, ${d.ofUndiciCeiling} × bare undici; peak RSS ${d.peakRssMb} MB`,

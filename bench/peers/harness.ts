@@ -1,15 +1,20 @@
-// Runs the graphile-worker peer (./graphile.ts) for a benchmark: bundled with esbuild and run with
-// plain node, as the built Hookyard runs (tsx's compiler in its process would count against it),
-// against N deliveries seeded for it in the same database, to the same receiver.
+// Runs the graphile-worker peer (./graphile.ts) and the dispatch floor (./floor.ts) for a
+// benchmark: bundled with esbuild and run with plain node, as the built Hookyard runs (tsx's
+// compiler in their process would count against them), against N deliveries seeded for each in
+// the same database, to the same receiver.
 import { spawnNode } from '../procs.js';
+import { seedFloor } from './floor.js';
 import { seedPeer } from './graphile.js';
 
-// Beside dist/ (gitignored), so the bundle's packages resolve from this checkout's node_modules.
+// Beside dist/ (gitignored), so the bundles' packages resolve from this checkout's node_modules.
 export const PEER_SCRIPT = 'dist-peers/graphile.mjs';
+const FLOOR_SCRIPT = 'dist-peers/floor.mjs';
 
 export async function buildPeer(): Promise<void> {
   const { build } = await import('esbuild');
-  await build({ entryPoints: ['bench/peers/graphile.ts'], bundle: true, packages: 'external', platform: 'node', format: 'esm', outfile: PEER_SCRIPT, logLevel: 'warning' });
+  for (const [entry, outfile] of [['bench/peers/graphile.ts', PEER_SCRIPT], ['bench/peers/floor.ts', FLOOR_SCRIPT]]) {
+    await build({ entryPoints: [entry!], bundle: true, packages: 'external', platform: 'node', format: 'esm', outfile, logLevel: 'warning' });
+  }
 }
 
 /** Seeds `n` pending deliveries of `payload(i)` to `url`, then starts the peer on them (64 jobs at a time, as Hookyard's dispatch concurrency). */
@@ -33,15 +38,46 @@ interface Receiver { url: string; reset(): Promise<void>; count(): Promise<numbe
 export async function peerDispatchRate(databaseUrl: string, receiver: Receiver, n: number, payload: (i: number) => unknown): Promise<{ deliveriesPerSecond: number }> {
   await buildPeer();
   await receiver.reset();
-  const peer = await startPeer(databaseUrl, `${receiver.url}/peer`, n, payload);
+  return rateOf(await startPeer(databaseUrl, `${receiver.url}/peer`, n, payload), receiver, n, 'peer');
+}
+
+/**
+ * One run of the dispatch floor (./floor.ts), measured as peerDispatchRate measures the peer.
+ * `watch` is called with the floor's pid once it runs and again once the receiver has every
+ * delivery (the bench reads its CPU and its database's there, as it does for Hookyard).
+ */
+export async function floorDispatchRate(databaseUrl: string, receiver: Receiver, n: number, payload: (i: number) => unknown,
+  watch: (pid: number, phase: 'start' | 'end') => Promise<void> = async () => {}): Promise<{ deliveriesPerSecond: number }> {
+  await buildPeer();
+  await seedFloor(databaseUrl, `${receiver.url}/floor`, n, payload);
+  await receiver.reset();
+  // BENCH_PROFILE=dir: its CPU profiles go to dir/floor, beside the dispatcher's.
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/floor`] : [];
+  const floor = await spawnNode([...profile, FLOOR_SCRIPT], { DATABASE_URL: databaseUrl }, (l) => l.includes('"floor":"ready"'));
+  await watch(floor.proc.pid!, 'start');
+  const rate = await rateOf(floor, receiver, n, 'floor', () => watch(floor.proc.pid!, 'end'));
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows: [row] } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM floor.delivery WHERE status <> 'DELIVERED'`);
+    if (row!.n !== 0) throw new Error(`floor: ${row!.n} deliveries not DELIVERED after the receiver got them all`);
+  } finally {
+    await client.end();
+  }
+  return rate;
+}
+
+async function rateOf(proc: { kill(): Promise<void> }, receiver: Receiver, n: number, name: string, done = async () => {}): Promise<{ deliveriesPerSecond: number }> {
   try {
     const t0 = Date.now();
     while ((await receiver.count()) < n) {
-      if (Date.now() - t0 > 600_000) throw new Error('peer: dispatch did not finish in 10 minutes');
+      if (Date.now() - t0 > 600_000) throw new Error(`${name}: dispatch did not finish in 10 minutes`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    await done();
   } finally {
-    await peer.kill();
+    await proc.kill();
   }
   const times = (await receiver.stats()).arrivals.map((a) => a[2]).sort((a, b) => a - b);
   return { deliveriesPerSecond: times.length / ((times.at(-1)! - times[0]!) / 1000) };

@@ -20,6 +20,8 @@ describe('bench and soak scripts', () => {
     const { stdout } = await tsx('bench/run.ts', { BENCH_QUICK: '1' });
     for (const scenario of ['ceiling', 'sendevent', 'batch', 'dispatch', 'latency', 'ingest', 'subscriptions', 'queries', 'bulk', 'soak']) expect(stdout).toContain(scenario);
     expect(stdout).toContain('wrote ');
+    // The dispatch floor ran beside the dispatcher and delivered everything it was given.
+    expect(stdout).toMatch(/floorDeliveriesPerSecond: \d+/);
   }, 300_000);
 
   it('npm run soak loses nothing with an instance killed midway, poisoned answers and retention on (small N)', async () => {
