@@ -239,12 +239,26 @@ async function main() {
       receiverCpuMsPerDelivery: [] as number[], busyCores: [] as number[], peakRssMb: 0,
     }]));
     let seeded = 0;
-    // The dispatch floor (bench/peers/floor.ts) runs in every repeat, after the dispatchers: the
-    // least this stack does per delivery, at this moment of the machine's drift.
+    // The dispatch floor (bench/peers/floor.ts) runs in every repeat, after the dispatchers in even
+    // repeats and before them in odd ones: the least this stack does per delivery, at this moment
+    // of the machine's drift.
     const floorRates: number[] = [];
     const floorCost = { cpuMsPerDelivery: [] as number[], postgresCpuMsPerDelivery: [] as number[] };
     const payload = (n: number) => ({ n, s: 'x'.repeat(92) });
+    const runFloor = async () => {
+      let cost0: Awaited<ReturnType<typeof serverCost>>;
+      floorRates.push((await floorDispatchRate(DATABASE_URL, receiver, N.dispatch, payload, async (pid, phase) => {
+        if (phase === 'start') {
+          cost0 = await serverCost(pid);
+          return;
+        }
+        const c = costPerDelivery(cost0, await serverCost(pid), N.dispatch);
+        floorCost.cpuMsPerDelivery.push(c.dispatcherCpuMsPerDelivery);
+        floorCost.postgresCpuMsPerDelivery.push(c.postgresCpuMsPerDelivery);
+      })).deliveriesPerSecond);
+    };
     for (let r = 0; r < N.repeats; r++) {
+      if (r % 2 === 1) await runFloor();
       for (const threads of threadCounts) {
       const m = byThreads.get(threads)!;
       const tag = `sat.${seeded++}`;
@@ -285,16 +299,7 @@ async function main() {
       m.cpuMsPerDelivery.push(cpu / N.dispatch);
       await dispatcher.kill();
       }
-      let cost0: Awaited<ReturnType<typeof serverCost>>;
-      floorRates.push((await floorDispatchRate(DATABASE_URL, receiver, N.dispatch, payload, async (pid, phase) => {
-        if (phase === 'start') {
-          cost0 = await serverCost(pid);
-          return;
-        }
-        const c = costPerDelivery(cost0, await serverCost(pid), N.dispatch);
-        floorCost.cpuMsPerDelivery.push(c.dispatcherCpuMsPerDelivery);
-        floorCost.postgresCpuMsPerDelivery.push(c.postgresCpuMsPerDelivery);
-      })).deliveriesPerSecond);
+      if (r % 2 === 0) await runFloor();
     }
     const floorRate = median(floorRates);
     // The graphile-worker peer (bench/peers/): the same N deliveries and payload size, the same receiver.
@@ -352,13 +357,13 @@ async function main() {
       }
     }
     /**
-     * CPU so far of the dispatcher and of this database's PostgreSQL backends (from /proc: the
-     * server is local; other databases' backends, and the server's own background processes, are
-     * left out), and the database's commits (each autocommit statement is one).
+     * CPU so far of the dispatcher and of this database's PostgreSQL client backends (from /proc:
+     * the server is local; other databases' backends, autovacuum and the server's own background
+     * processes are left out), and the database's commits (each autocommit statement is one).
      */
     async function serverCost(dispatcherPid: number) {
       const [db] = await prisma.$queryRawUnsafe<{ pids: number[]; commits: number }[]>(
-        `SELECT array(SELECT pid FROM pg_stat_activity WHERE datname = current_database()) AS pids,
+        `SELECT array(SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend') AS pids,
                 (SELECT xact_commit::float8 FROM pg_stat_database WHERE datname = current_database()) AS commits`);
       const backends = new Map<number, number>();
       for (const pid of db!.pids) {

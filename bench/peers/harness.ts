@@ -2,7 +2,7 @@
 // benchmark: bundled with esbuild and run with plain node, as the built Hookyard runs (tsx's
 // compiler in their process would count against them), against N deliveries seeded for each in
 // the same database, to the same receiver.
-import { spawnNode } from '../procs.js';
+import { type Proc, spawnNode } from '../procs.js';
 import { seedFloor } from './floor.js';
 import { seedPeer } from './graphile.js';
 
@@ -54,8 +54,9 @@ export async function floorDispatchRate(databaseUrl: string, receiver: Receiver,
   // BENCH_PROFILE=dir: its CPU profiles go to dir/floor, beside the dispatcher's.
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}/floor`] : [];
   const floor = await spawnNode([...profile, FLOOR_SCRIPT], { DATABASE_URL: databaseUrl }, (l) => l.includes('"floor":"ready"'));
-  await watch(floor.proc.pid!, 'start');
-  const rate = await rateOf(floor, receiver, n, 'floor', () => watch(floor.proc.pid!, 'end'));
+  // Killed (SIGTERM: it finishes its writes, then exits) before its deliveries are checked.
+  const rate = await rateOf(floor, receiver, n, 'floor', () => watch(floor.proc.pid!, 'start'), () => watch(floor.proc.pid!, 'end'));
+  if (floor.proc.exitCode !== 0) throw new Error(`floor did not exit cleanly (${floor.proc.exitCode ?? floor.proc.signalCode}):\n${floor.lines.slice(-20).join('\n')}`);
   const pg = (await import('pg')).default;
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -68,10 +69,13 @@ export async function floorDispatchRate(databaseUrl: string, receiver: Receiver,
   return rate;
 }
 
-async function rateOf(proc: { kill(): Promise<void> }, receiver: Receiver, n: number, name: string, done = async () => {}): Promise<{ deliveriesPerSecond: number }> {
+/** Waits for the receiver to have `n`, then kills `proc`; fails at once, with its output, if `proc` exits first. */
+async function rateOf(proc: Proc, receiver: Receiver, n: number, name: string, started = async () => {}, done = async () => {}): Promise<{ deliveriesPerSecond: number }> {
   try {
+    await started();
     const t0 = Date.now();
     while ((await receiver.count()) < n) {
+      if (proc.proc.exitCode !== null || proc.proc.signalCode !== null) throw new Error(`${name} exited:\n${proc.lines.slice(-20).join('\n')}`);
       if (Date.now() - t0 > 600_000) throw new Error(`${name}: dispatch did not finish in 10 minutes`);
       await new Promise((r) => setTimeout(r, 200));
     }
